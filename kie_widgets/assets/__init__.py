@@ -1,1 +1,40 @@
-"""(assets: being built)."""
+"""Assets and the manifest: downloads, validation, naming, the manifest store, thumbnails, metadata.
+
+No network and no IPython here; this is the only place outside the sandbox that imports Pillow, and
+the only place that imports filelock.
+"""
+
+from __future__ import annotations
+
+from kie_widgets.assets._store import KieManifestWarning
+from kie_widgets.assets.asset import Asset
+from kie_widgets.assets.images import (
+    SavedImage,
+    save_image_bytes,
+    save_image_stream,
+    sha256_file,
+    validate_image_file,
+)
+from kie_widgets.assets.manifest import Manifest
+from kie_widgets.assets.meta import export_tagged, recipe_from
+from kie_widgets.assets.recipe import recipe_hash
+from kie_widgets.assets.thumbs import thumbnail, thumbnail_png
+from kie_widgets.assets.verify import VerifyReport, verify
+
+__all__ = [
+    "Asset",
+    "KieManifestWarning",
+    "Manifest",
+    "SavedImage",
+    "VerifyReport",
+    "export_tagged",
+    "recipe_from",
+    "recipe_hash",
+    "save_image_bytes",
+    "save_image_stream",
+    "sha256_file",
+    "thumbnail",
+    "thumbnail_png",
+    "validate_image_file",
+    "verify",
+]

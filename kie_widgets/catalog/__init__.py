@@ -1,1 +1,52 @@
-"""(catalog: being built)."""
+"""The model catalog: every kie.ai image model as validated data, one parameter vocabulary, guidance.
+
+No network, no IPython, no PIL. The main entry points::
+
+    plan(model, prompt=None, **params) -> Plan        # the exact request, validated, priced (dry run)
+    resolve(name, has_image=False, has_mask=False)    # a name as people write it -> ModelSpec
+    spec_for_request(endpoint, body) -> ModelSpec     # which model a wire request addresses (sandbox)
+    models(mode=None, capability=None) -> list[dict]  # the listing
+    parameters(model) -> list[dict]                   # one model's parameters, for forms and --help
+    recommend(need) -> list[Recommendation]           # which model for a job, and why
+
+Layout: ``_schema`` (field/price/spec shapes, wire checks), ``_models`` (the data table), ``_rules``
+(cross-field rules), ``_names`` (resolution), ``_plan`` (unified vocabulary), ``_lint``, ``_guide``,
+``_presets``, ``_listing``.
+"""
+
+from __future__ import annotations
+
+from kie_widgets.catalog._guide import Recommendation, needs, recommend
+from kie_widgets.catalog._lint import LintWarning, lint
+from kie_widgets.catalog._listing import CAPABILITIES, models, parameters
+from kie_widgets.catalog._names import all_specs, normalize, resolve, spec_for_request
+from kie_widgets.catalog._plan import PLACEHOLDER_PREFIX, UNIFIED, InputRef, Plan, plan
+from kie_widgets.catalog._presets import NEGATIVE_PRESETS, PromptFormula, combine_presets, preset_terms
+from kie_widgets.catalog._schema import Field, ModelSpec, Price
+
+__all__ = [
+    "CAPABILITIES",
+    "NEGATIVE_PRESETS",
+    "PLACEHOLDER_PREFIX",
+    "UNIFIED",
+    "Field",
+    "InputRef",
+    "LintWarning",
+    "ModelSpec",
+    "Plan",
+    "Price",
+    "PromptFormula",
+    "Recommendation",
+    "all_specs",
+    "combine_presets",
+    "lint",
+    "models",
+    "needs",
+    "normalize",
+    "parameters",
+    "plan",
+    "preset_terms",
+    "recommend",
+    "resolve",
+    "spec_for_request",
+]

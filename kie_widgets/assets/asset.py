@@ -1,0 +1,100 @@
+"""``Asset``: one recorded image, as the notebook and the client hand it to the user."""
+
+from __future__ import annotations
+
+import base64
+import html
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kie_widgets.errors import KieManifestError
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from kie_widgets.assets.manifest import Manifest
+
+
+@dataclass(frozen=True)
+class Asset:
+    """A recorded image: its manifest id and entry, where the file is, and how it was made."""
+
+    id: str
+    path: Path
+    model: str
+    prompt: str
+    parameters: dict[str, Any]
+    task_id: str | None
+    version: int
+    scene_id: Any
+    entry: dict[str, Any] = field(repr=False, compare=False)
+    reused: bool = False
+
+    @classmethod
+    def from_entry(cls, entry: dict[str, Any], manifest: Manifest, *, reused: bool = False) -> Asset:
+        """The asset a manifest entry describes (``path`` made absolute against the project root)."""
+        filename = entry.get("filename")
+        if not isinstance(filename, str) or not filename:
+            raise KieManifestError(f"Manifest entry {entry.get('id')!r} has no filename.")
+        path = Path(filename)
+        raw = entry.get("kie")
+        extra: dict[str, Any] = raw if isinstance(raw, dict) else {}
+        return cls(
+            id=str(entry.get("id")),
+            path=path if path.is_absolute() else manifest.root / path,
+            model=str(entry.get("model") or ""),
+            prompt=str(entry.get("prompt") or ""),
+            parameters=dict(entry.get("parameters") or {}),
+            task_id=extra.get("task_id"),
+            version=int(entry.get("version") or 1),
+            scene_id=entry.get("scene_id"),
+            entry=entry,
+            reused=reused,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.id, str(self.path)))
+
+    @property
+    def extra(self) -> dict[str, Any]:
+        """Our extra data about the asset (task id, model id, seed, parents, sha256, ...)."""
+        value = self.entry.get("kie")
+        return dict(value) if isinstance(value, dict) else {}
+
+    def pil(self) -> Image.Image:
+        """The image as a loaded PIL image (the file is closed again)."""
+        from PIL import Image
+
+        from kie_widgets.assets.images import MIME_TYPES
+
+        with Image.open(self.path, formats=list(MIME_TYPES)) as im:
+            im.load()
+            return im.copy()
+
+    def caption(self) -> str:
+        """One line: id, model, version, scene and the start of the prompt."""
+        bits = [self.id, self.model, f"v{self.version}"]
+        if self.scene_id not in (None, ""):
+            bits.append(f"scene {self.scene_id}")
+        if self.reused:
+            bits.append("reused")
+        prompt = self.prompt if len(self.prompt) <= 80 else self.prompt[:79] + "…"
+        return " · ".join(bits) + (f" — {prompt}" if prompt else "")
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        """A small thumbnail and a caption for Jupyter; never the full file."""
+        from kie_widgets.assets.thumbs import thumbnail
+
+        caption = self.caption()
+        try:
+            data, mime = thumbnail(self.path)
+        except Exception as exc:  # a missing or damaged file still gets a readable cell output
+            return {"text/plain": f"{caption} (preview unavailable: {exc})"}
+        b64 = base64.b64encode(data).decode("ascii")
+        figure = (
+            f'<figure style="margin:0;display:inline-block"><img src="data:{mime};base64,{b64}" '
+            f'alt="{html.escape(self.id)}" style="max-width:512px"/>'
+            f'<figcaption style="font-size:smaller">{html.escape(caption)}</figcaption></figure>'
+        )
+        return {"text/plain": caption, "text/html": figure, mime: b64}

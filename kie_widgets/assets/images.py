@@ -1,0 +1,285 @@
+"""Streamed downloads and image validation: nothing reaches the assets folder unless it is a sound image.
+
+Validation, in order: the magic bytes say PNG, JPEG or WebP; our own header parser reads the
+dimensions and enforces our pixel cap *before* Pillow decodes anything (Pillow's global
+``MAX_IMAGE_PIXELS`` is never touched); the container is checked for truncation; Pillow, allowed only
+the detected format (``formats=``), must agree on format and size and pass ``verify()``; then the file is
+reopened and fully decoded with ``load()``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import os
+import secrets
+import struct
+from collections.abc import AsyncIterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from kie_widgets.errors import KieImageError
+
+#: Our default pixel cap (width x height). Pillow's own warning threshold is about 89.5 megapixels;
+#: staying under it means a file Pillow would warn about never reaches Pillow.
+DEFAULT_MAX_PIXELS = 80_000_000
+#: Formats we accept, as Pillow names them, with the file extension we give them.
+EXTENSIONS = {"PNG": ".png", "JPEG": ".jpg", "WEBP": ".webp"}
+MIME_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
+
+_PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+_JPEG_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+
+
+@dataclass(frozen=True)
+class SavedImage:
+    """A validated download waiting in a temp file inside the assets folder, not yet recorded."""
+
+    temp_path: Path
+    sha256: str
+    width: int
+    height: int
+    format: str
+    ext: str
+    nbytes: int
+
+    @property
+    def mime_type(self) -> str:
+        """``image/png``, ``image/jpeg`` or ``image/webp``."""
+        return MIME_TYPES[self.format]
+
+    def discard(self) -> None:
+        """Delete the temp file (when the download will not be recorded)."""
+        with contextlib.suppress(FileNotFoundError):
+            self.temp_path.unlink()
+
+
+def sniff_format(head: bytes) -> str | None:
+    """``"PNG"``, ``"JPEG"`` or ``"WEBP"`` from a file's first bytes, or ``None``."""
+    if head.startswith(_PNG_MAGIC):
+        return "PNG"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if len(head) >= 12 and head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WEBP"
+    return None
+
+
+def _what_is_it(head: bytes) -> str:
+    text = head.lstrip()[:16].lower()
+    if text.startswith((b"<!doctype", b"<html", b"<?xml", b"<svg")):
+        return "an HTML/XML document (often an error page or an expired link)"
+    if text.startswith((b"{", b"[")):
+        return "JSON (often an error message)"
+    if head.startswith((b"GIF87a", b"GIF89a")):
+        return "a GIF"
+    if not head:
+        return "empty"
+    return f"unknown data starting with {head[:8].hex(' ')}"
+
+
+def _read_exact(fh: BinaryIO, n: int) -> bytes:
+    data = fh.read(n)
+    if len(data) != n:
+        raise KieImageError("The image is truncated: its header ends early.")
+    return data
+
+
+def _jpeg_size(fh: BinaryIO) -> tuple[int, int]:
+    fh.seek(2)
+    while True:
+        byte = _read_exact(fh, 1)
+        if byte != b"\xff":
+            raise KieImageError("The JPEG is damaged: a segment marker is missing.")
+        marker = _read_exact(fh, 1)[0]
+        while marker == 0xFF:  # fill bytes
+            marker = _read_exact(fh, 1)[0]
+        if marker == 0xD8 or marker == 0x01 or 0xD0 <= marker <= 0xD7:
+            continue
+        if marker == 0xD9 or marker == 0xDA:
+            raise KieImageError("The JPEG has no frame header before its image data.")
+        (length,) = struct.unpack(">H", _read_exact(fh, 2))
+        if length < 2:
+            raise KieImageError("The JPEG is damaged: a segment length is invalid.")
+        if marker in _JPEG_SOF:
+            _precision, height, width = struct.unpack(">BHH", _read_exact(fh, 5))
+            return width, height
+        fh.seek(length - 2, os.SEEK_CUR)
+
+
+def webp_size(fh: BinaryIO, file_size: int) -> tuple[int, int]:
+    """(width, height) of a WebP from its RIFF header; ``KieImageError`` if truncated or damaged."""
+    fh.seek(4)
+    (riff_size,) = struct.unpack("<I", _read_exact(fh, 4))
+    if riff_size + 8 > file_size:
+        raise KieImageError(
+            f"The WebP is truncated: its header announces {riff_size + 8} bytes, the file has {file_size}."
+        )
+    fh.seek(12)
+    chunk = _read_exact(fh, 8)[:4]
+    data = _read_exact(fh, 10)
+    if chunk == b"VP8X":
+        width = 1 + int.from_bytes(data[4:7], "little")
+        height = 1 + int.from_bytes(data[7:10], "little")
+    elif chunk == b"VP8L":
+        if data[0] != 0x2F:
+            raise KieImageError("The WebP is damaged: bad lossless signature.")
+        bits = int.from_bytes(data[1:5], "little")
+        width, height = 1 + (bits & 0x3FFF), 1 + ((bits >> 14) & 0x3FFF)
+    elif chunk == b"VP8 ":
+        if data[3:6] != b"\x9d\x01\x2a":
+            raise KieImageError("The WebP is damaged: bad lossy start code.")
+        width = int.from_bytes(data[6:8], "little") & 0x3FFF
+        height = int.from_bytes(data[8:10], "little") & 0x3FFF
+    else:
+        raise KieImageError(f"The WebP starts with an unknown chunk {chunk!r}.")
+    return width, height
+
+
+def header_size(path: Path, fmt: str) -> tuple[int, int]:
+    """(width, height) from the file's header alone, without decoding; ``KieImageError`` if unreadable."""
+    with open(path, "rb") as fh:
+        if fmt == "PNG":
+            fh.seek(8)
+            head = _read_exact(fh, 16)
+            if head[4:8] != b"IHDR":
+                raise KieImageError("The PNG is damaged: it does not start with an IHDR chunk.")
+            width, height = struct.unpack(">II", head[8:16])
+            return width, height
+        if fmt == "JPEG":
+            return _jpeg_size(fh)
+        return webp_size(fh, os.fstat(fh.fileno()).st_size)
+
+
+def _jpeg_has_end(path: Path) -> bool:
+    # Pillow's ImageFile.LOAD_TRUNCATED_IMAGES is a process-wide switch someone else may have turned
+    # on; a JPEG without its end-of-image marker near the end is truncated whatever it says.
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        fh.seek(max(0, size - 65536))
+        return b"\xff\xd9" in fh.read()
+
+
+def validate_image_file(
+    path: str | os.PathLike[str], *, max_pixels: int | None = None
+) -> tuple[str, int, int]:
+    """Check that ``path`` is a complete PNG, JPEG or WebP within the pixel cap; return (format, w, h).
+
+    Raises ``KieImageError`` saying what is wrong (not an image, wrong type, truncated, too many
+    pixels, undecodable). Pillow's global settings are not changed.
+    """
+    from PIL import Image  # deferred: Pillow is heavy and only needed here
+
+    path = Path(path)
+    cap = DEFAULT_MAX_PIXELS if max_pixels is None else max_pixels
+    with open(path, "rb") as fh:
+        head = fh.read(32)
+    fmt = sniff_format(head)
+    if fmt is None:
+        raise KieImageError(f"{path.name} is not a PNG, JPEG or WebP image: it is {_what_is_it(head)}.")
+    width, height = header_size(path, fmt)
+    if width <= 0 or height <= 0:
+        raise KieImageError(f"{path.name} declares an empty image ({width}x{height}).")
+    if width * height > cap:
+        raise KieImageError(
+            f"{path.name} declares {width}x{height} = {width * height:,} pixels, over the cap of "
+            f"{cap:,} (a decompression bomb or an unexpectedly large image); it was not decoded."
+        )
+    if fmt == "JPEG" and not _jpeg_has_end(path):
+        raise KieImageError(f"{path.name} is a truncated JPEG (no end-of-image marker).")
+    try:
+        with Image.open(path, formats=[fmt]) as im:
+            if im.format != fmt or im.size != (width, height):
+                raise KieImageError(
+                    f"{path.name}: Pillow reads {im.format} {im.size}, the header says {fmt} "
+                    f"{(width, height)}; refusing an ambiguous file."
+                )
+            im.verify()
+        with Image.open(path, formats=[fmt]) as im:
+            im.load()
+    except KieImageError:
+        raise
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error, Image.DecompressionBombError) as exc:
+        raise KieImageError(f"{path.name} is not a decodable {fmt}: {exc}.") from exc
+    return fmt, width, height
+
+
+async def save_image_stream(
+    chunks: AsyncIterable[bytes],
+    *,
+    folder: Path,
+    max_bytes: int,
+    max_pixels: int | None = None,
+) -> SavedImage:
+    """Stream ``chunks`` to a temp file inside ``folder``, hash it, validate it; never hold it in memory.
+
+    More than ``max_bytes`` bytes, or a file that fails ``validate_image_file``, raises
+    ``KieImageError`` and removes the temp file (as does cancellation). The caller moves the result
+    into place with ``Manifest.record_image`` (or ``SavedImage.discard()`` it).
+    """
+    folder = Path(folder)
+    await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
+    temp = folder / f".download-{secrets.token_hex(8)}.part"
+    digest = hashlib.sha256()
+    total = 0
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        try:
+            async for chunk in chunks:
+                if not chunk:
+                    continue
+                total += len(chunk)
+                if total > max_bytes:
+                    raise KieImageError(
+                        f"The download exceeded the size cap of {max_bytes:,} bytes; it was stopped."
+                    )
+                digest.update(chunk)
+                view = memoryview(chunk)
+                while view:
+                    view = view[os.write(fd, view) :]
+            await asyncio.to_thread(os.fsync, fd)  # can take a while on a busy disk: not on the loop
+        finally:
+            os.close(fd)
+        fmt, width, height = await asyncio.to_thread(validate_image_file, temp, max_pixels=max_pixels)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            temp.unlink()
+        raise
+    return SavedImage(
+        temp_path=temp,
+        sha256=digest.hexdigest(),
+        width=width,
+        height=height,
+        format=fmt,
+        ext=EXTENSIONS[fmt],
+        nbytes=total,
+    )
+
+
+def save_image_bytes(data: bytes, *, folder: Path, max_pixels: int | None = None) -> SavedImage:
+    """The blocking twin of ``save_image_stream`` for data already in memory (uploads, tests, imports)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    temp = folder / f".download-{secrets.token_hex(8)}.part"
+    try:
+        with open(temp, "xb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        fmt, width, height = validate_image_file(temp, max_pixels=max_pixels)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            temp.unlink()
+        raise
+    return SavedImage(temp, hashlib.sha256(data).hexdigest(), width, height, fmt, EXTENSIONS[fmt], len(data))
+
+
+def sha256_file(path: Path) -> str:
+    """The SHA-256 of a file's bytes, read in blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -1,0 +1,104 @@
+"""Thumbnails for inline display: long side at most 512 px, a few tens of KB, cached beside the images.
+
+A thumbnail is cached in ``<image folder>/.thumbs/`` under a name that holds the source's content
+hash, so replacing the source (same name, new bytes) makes a new thumbnail and drops the old one.
+Opaque images become JPEG (small for photographs); images with transparency become a 256-colour PNG.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import io
+import os
+import secrets
+from pathlib import Path
+
+from kie_widgets.assets.images import DEFAULT_MAX_PIXELS, MIME_TYPES, header_size, sha256_file, sniff_format
+from kie_widgets.errors import KieImageError
+
+MAX_SIDE = 512
+THUMBS_DIRNAME = ".thumbs"
+_JPEG_QUALITY = 80
+# (path, inode, size, mtime_ns) -> sha256: hashing a large file on every display would be wasteful.
+_hash_memo: dict[tuple[str, int, int, int], str] = {}
+
+
+def source_hash(path: Path) -> str:
+    """The SHA-256 of ``path``, memoised per (inode, size, mtime) in this process."""
+    st = path.stat()
+    key = (str(path.absolute()), st.st_ino, st.st_size, st.st_mtime_ns)
+    digest = _hash_memo.get(key)
+    if digest is None:
+        digest = sha256_file(path)
+        if len(_hash_memo) > 4096:
+            _hash_memo.clear()
+        _hash_memo[key] = digest
+    return digest
+
+
+def _check_header(path: Path) -> None:
+    # Thumbnails may be asked of any file; refuse a bomb from its header before Pillow decodes it.
+    with open(path, "rb") as fh:
+        fmt = sniff_format(fh.read(32))
+    if fmt is None:
+        raise KieImageError(f"{path.name} is not a PNG, JPEG or WebP image.")
+    width, height = header_size(path, fmt)
+    if width * height > DEFAULT_MAX_PIXELS:
+        raise KieImageError(f"{path.name} declares {width}x{height} pixels; no thumbnail was made.")
+
+
+def _render(path: Path, max_side: int, fmt: str | None) -> tuple[bytes, str]:
+    from PIL import Image, ImageOps
+
+    _check_header(path)
+    with Image.open(path, formats=list(MIME_TYPES)) as source:
+        source.draft("RGB", (max_side, max_side))  # JPEG: decode at reduced scale, much faster
+        source.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+        im = ImageOps.exif_transpose(source)  # a camera-rotated JPEG shows upright
+        has_alpha = im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info)
+        out = io.BytesIO()
+        if fmt == "PNG" or (fmt is None and has_alpha):
+            small = im.convert("RGBA" if has_alpha else "RGB").quantize(
+                colors=256, method=Image.Quantize.FASTOCTREE
+            )
+            small.save(out, format="PNG", optimize=True)
+            return out.getvalue(), "image/png"
+        im.convert("RGB").save(out, format="JPEG", quality=_JPEG_QUALITY, optimize=True)
+        return out.getvalue(), "image/jpeg"
+
+
+def thumbnail(
+    path: str | os.PathLike[str], *, max_side: int = MAX_SIDE, fmt: str | None = None
+) -> tuple[bytes, str]:
+    """(bytes, mime type) of a thumbnail of ``path`` whose long side is at most ``max_side`` pixels.
+
+    ``fmt="PNG"`` forces PNG; by default opaque images give JPEG. Cached in ``.thumbs/`` beside the
+    image and rebuilt when the image's content hash changes; an unwritable cache is skipped.
+    """
+    path = Path(path)
+    digest = source_hash(path)
+    kind = fmt or "auto"
+    cache_dir = path.parent / THUMBS_DIRNAME
+    stem = f"{path.name}.{max_side}.{kind.lower()}"
+    for ext, mime in ((".jpg", "image/jpeg"), (".png", "image/png")):
+        cached = cache_dir / f"{stem}.{digest[:16]}{ext}"
+        if cached.is_file():
+            with contextlib.suppress(OSError):
+                return cached.read_bytes(), mime
+    data, mime = _render(path, max_side, fmt)
+    ext = ".png" if mime == "image/png" else ".jpg"
+    with contextlib.suppress(OSError):
+        cache_dir.mkdir(exist_ok=True)
+        for old in cache_dir.glob(glob.escape(stem) + ".*"):
+            with contextlib.suppress(OSError):
+                old.unlink()  # a thumbnail of an earlier version of this file
+        tmp = cache_dir / f".{stem}.{secrets.token_hex(4)}.tmp"
+        tmp.write_bytes(data)
+        os.replace(tmp, cache_dir / f"{stem}.{digest[:16]}{ext}")
+    return data, mime
+
+
+def thumbnail_png(path: str | os.PathLike[str], *, max_side: int = MAX_SIDE) -> bytes:
+    """A PNG thumbnail (256 colours, long side at most ``max_side``) for widgets that need PNG."""
+    return thumbnail(path, max_side=max_side, fmt="PNG")[0]

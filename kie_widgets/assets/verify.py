@@ -1,0 +1,224 @@
+"""``verify()``: check that the manifest and the assets folder agree, and repair only what is safe.
+
+Reported: entries whose file is missing, image files nobody recorded, files whose bytes no longer
+match the recorded sha256, broken ``superseded_by`` chains, duplicate ids, tasks still pending in the
+journal, and temp files left by killed writers.
+
+``repair=True`` only does what cannot lose information: it deletes our own stale temp files and
+orphaned thumbnails, rewrites missing ``.xmp`` sidecars from the manifest, and re-records unrecorded
+images that carry their own description (sidecar or embedded), e.g. after a foreign writer dropped
+their entries. It never deletes an image, never changes an id and never edits a version chain.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kie_widgets.assets._store import stale_temp_files
+from kie_widgets.assets.images import EXTENSIONS, sha256_file
+from kie_widgets.assets.manifest import EXTRA_KEY, Manifest
+from kie_widgets.assets.thumbs import THUMBS_DIRNAME
+
+_IMAGE_SUFFIXES = {*EXTENSIONS.values(), ".jpeg"}
+_DOWNLOAD_TEMP_AGE = 3600.0
+
+
+@dataclass
+class VerifyReport:
+    """What ``verify`` found (and, with ``repair=True``, what it fixed)."""
+
+    manifest: Path
+    missing_files: list[dict[str, Any]] = field(default_factory=list)
+    unrecorded_files: list[Path] = field(default_factory=list)
+    hash_mismatches: list[dict[str, Any]] = field(default_factory=list)
+    broken_chains: list[dict[str, Any]] = field(default_factory=list)
+    duplicate_ids: list[str] = field(default_factory=list)
+    pending_tasks: list[dict[str, Any]] = field(default_factory=list)
+    stale_temp_files: list[Path] = field(default_factory=list)
+    repaired: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing needs attention (pending tasks count: they are money not yet collected)."""
+        return not (
+            self.missing_files
+            or self.unrecorded_files
+            or self.hash_mismatches
+            or self.broken_chains
+            or self.duplicate_ids
+            or self.pending_tasks
+            or self.stale_temp_files
+        )
+
+    def __str__(self) -> str:
+        lines = [f"Manifest {self.manifest}: " + ("all good." if self.ok else "needs attention.")]
+        for entry in self.missing_files:
+            lines.append(f"  missing file: {entry.get('id')} -> {entry.get('filename')}")
+        lines += [f"  unrecorded file: {p}" for p in self.unrecorded_files]
+        for item in self.hash_mismatches:
+            lines.append(f"  changed since recorded: {item['id']} ({item['filename']})")
+        for item in self.broken_chains:
+            lines.append(
+                f"  broken superseded_by: {item['id']} -> {item['superseded_by']} ({item['problem']})"
+            )
+        lines += [f"  duplicate id: {i}" for i in self.duplicate_ids]
+        for task in self.pending_tasks:
+            what = task.get("task_id") or task.get("journal_id")
+            lines.append(
+                f"  {task.get('state')} task: {what} ({task.get('model')}); run kie_widgets.resume()"
+            )
+        lines += [f"  leftover temp file: {p}" for p in self.stale_temp_files]
+        lines += [f"  repaired: {r}" for r in self.repaired]
+        return "\n".join(lines)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(str(self))
+
+
+def _chain_problems(images: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    by_id: dict[str, dict[str, Any]] = {}
+    for entry in images:
+        by_id.setdefault(str(entry.get("id")), entry)
+    problems = []
+    claimed: Counter[str] = Counter()
+    for entry in images:
+        target = entry.get("superseded_by")
+        if not target:
+            continue
+        claimed[str(target)] += 1
+        newer = by_id.get(str(target))
+        problem = None
+        if newer is None:
+            problem = "points at an id that does not exist"
+        elif newer is entry:
+            problem = "points at itself"
+        elif newer.get("prompt") != entry.get("prompt") or newer.get("model") != entry.get("model"):
+            problem = "the newer entry has a different prompt or model"
+        elif (
+            isinstance(newer.get("version"), int)
+            and isinstance(entry.get("version"), int)
+            and newer["version"] <= entry["version"]
+        ):
+            problem = "the newer entry does not have a higher version"
+        if problem:
+            problems.append({"id": entry.get("id"), "superseded_by": target, "problem": problem})
+    for target, count in claimed.items():
+        if count > 1:
+            problems.append({"id": None, "superseded_by": target, "problem": f"claimed by {count} entries"})
+    return problems
+
+
+def verify(manifest: Manifest | str | Path | None = None, *, repair: bool = False) -> VerifyReport:
+    """Check the manifest against the assets folder; with ``repair=True`` apply the safe fixes."""
+    from kie_widgets.assets import meta
+
+    if not isinstance(manifest, Manifest):
+        manifest = Manifest(manifest)
+    report = VerifyReport(manifest=manifest.path)
+    entries = manifest.entries
+    images = [e for e in entries if e.get("type") == "image"]
+
+    ids = Counter(str(e.get("id")) for e in entries if e.get("id") is not None)
+    report.duplicate_ids = sorted(i for i, n in ids.items() if n > 1)
+    report.broken_chains = _chain_problems(images)
+
+    recorded: set[Path] = set()
+    for entry in images:
+        path = manifest.resolve_filename(entry.get("filename"))
+        if path is None:
+            report.missing_files.append(entry)
+            continue
+        recorded.add(path.resolve())
+        extra = entry.get(EXTRA_KEY)
+        expected = extra.get("sha256") if isinstance(extra, dict) else None
+        if expected and sha256_file(path) != expected:
+            report.hash_mismatches.append({"id": entry.get("id"), "filename": entry.get("filename")})
+        elif repair and not meta.sidecar_path(path).exists() and path.is_relative_to(manifest.images_dir):
+            with contextlib.suppress(OSError):
+                meta.write_sidecar(path, entry)
+                report.repaired.append(f"wrote the sidecar of {entry.get('id')}")
+
+    if manifest.images_dir.is_dir():
+        for path in sorted(manifest.images_dir.rglob("*")):
+            rel = path.relative_to(manifest.images_dir)
+            if any(part.startswith(".") for part in rel.parts) or not path.is_file():
+                continue
+            if path.suffix.lower() in _IMAGE_SUFFIXES and path.resolve() not in recorded:
+                report.unrecorded_files.append(path)
+
+    report.pending_tasks = manifest.pending()
+    folder = manifest.path.parent
+    temps = stale_temp_files(folder, manifest.path.name) + stale_temp_files(
+        folder, manifest.journal_path.name
+    )
+    if manifest.images_dir.is_dir():
+        cutoff = time.time() - _DOWNLOAD_TEMP_AGE
+        for path in manifest.images_dir.glob(".download-*.part"):
+            with contextlib.suppress(OSError):
+                if path.stat().st_mtime < cutoff:
+                    temps.append(path)
+    report.stale_temp_files = sorted(temps)
+
+    if repair:
+        _repair(manifest, report)
+    return report
+
+
+def _repair(manifest: Manifest, report: VerifyReport) -> None:
+    from kie_widgets.assets import meta
+
+    for path in list(report.stale_temp_files):
+        with contextlib.suppress(OSError):
+            path.unlink()
+            report.stale_temp_files.remove(path)
+            report.repaired.append(f"deleted the leftover temp file {path.name}")
+    thumbs = manifest.images_dir / THUMBS_DIRNAME
+    if thumbs.is_dir():
+        for thumb in thumbs.iterdir():
+            # "<source name>.<side>.<kind>.<hash16>.<ext>": the source's name is all but the last four parts
+            source = manifest.images_dir / thumb.name.rsplit(".", 4)[0]
+            if thumb.is_file() and not source.exists():
+                with contextlib.suppress(OSError):
+                    thumb.unlink()
+                    report.repaired.append(f"deleted the orphaned thumbnail {thumb.name}")
+    for path in list(report.unrecorded_files):
+        try:
+            payload = meta.embedded(path)
+        except OSError:
+            payload = None
+        side = meta.sidecar_path(path)
+        if payload is None and side.is_file():
+            payload = meta.parse_xmp(side.read_bytes())
+        if not payload or not payload.get("model"):
+            continue
+        extra = {
+            k: payload[k]
+            for k in (
+                "model_id",
+                "params",
+                "negative_prompt",
+                "seed",
+                "parents",
+                "operation",
+                "recipe",
+                "task_id",
+            )
+            if k in payload
+        }
+        entry = manifest.add_image(
+            str(path),
+            payload.get("prompt"),
+            payload.get("model"),
+            payload.get("parameters") or {},
+            payload.get("scene_id"),
+            sha256=sha256_file(path),
+            restored_from=payload.get("asset_id"),
+            **extra,
+        )
+        report.unrecorded_files.remove(path)
+        report.repaired.append(f"re-recorded {path.name} as {entry['id']} from its own description")

@@ -1,0 +1,139 @@
+"""What a request looks like from outside: status updates, the polling schedule, task handles."""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from kie_widgets.catalog import InputRef, Plan
+    from kie_widgets.client import TaskStatus
+
+
+log = logging.getLogger("kie_widgets.jobs")
+
+#: Notebook context keys that travel from the calling cell into the journal and every record.
+CONTEXT_KEYS = (
+    "cell_id",
+    "notebook",
+    "cell_source",
+    "scene_source",
+    "cell_metadata",
+    # which frontend key / variable supplied the cell id and the notebook path
+    "cell_id_source",
+    "notebook_source",
+)
+
+StatusCallback = Callable[["StatusUpdate"], Any]
+
+_RNG = random.Random()
+
+
+# --------------------------------------------------------------------------------------------
+# Status reports and the polling schedule
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    """One change in a request's life, as shown on a status line or a widget."""
+
+    #: "planning" | "uploading" | "submitting" | "queued" | "generating" | "downloading" | "done" |
+    #: "failed" | "reused" | "timeout"
+    state: str
+    #: The model's display name.
+    model: str
+    task_id: str | None = None
+    #: 0.0–1.0 when kie reports it, else None.
+    progress: float | None = None
+    #: Seconds since the request started (on the client's clock).
+    elapsed: float = 0.0
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class PollSchedule:
+    """How long to wait between status reads, by time since submission (kie-api.md §4.4).
+
+    ``bands`` are ``(until_seconds, low, high)``: before ``until_seconds`` the next read comes after a
+    uniformly jittered ``low``–``high`` seconds. ``grace`` is how long a task that kie does not show
+    yet (404 / 422 "record is null" right after creation) is waited for before it counts as missing.
+    """
+
+    bands: tuple[tuple[float, float, float], ...] = (
+        (30.0, 2.0, 3.0),
+        (120.0, 5.0, 10.0),
+        (math.inf, 15.0, 30.0),
+    )
+    grace: float = 90.0
+
+    def interval(self, elapsed: float, rng: random.Random | None = None) -> float:
+        """Seconds to wait before the next status read of a task submitted ``elapsed`` seconds ago."""
+        pick = rng or _RNG
+        for until, low, high in self.bands:
+            if elapsed < until:
+                return pick.uniform(low, high)
+        _, low, high = self.bands[-1]
+        return pick.uniform(low, high)
+
+    def reads_within(self, seconds: float) -> tuple[int, int]:
+        """The fewest and most status reads this schedule makes in ``seconds`` (for benchmarks)."""
+
+        def count(pick: int) -> int:
+            t, reads = 0.0, 0
+            while True:
+                for until, *bounds in self.bands:
+                    if t < until:
+                        step = bounds[pick]
+                        break
+                t += step
+                if t > seconds:
+                    return reads
+                reads += 1
+
+        return count(1), count(0)
+
+
+# --------------------------------------------------------------------------------------------
+# Handles
+
+
+@dataclass
+class Job:
+    """One submitted kie task: what was sent, where it is, and what it produced."""
+
+    task_id: str
+    family: str
+    model_id: str
+    model: str
+    endpoint: str
+    body: dict[str, Any]
+    operation: str
+    #: Everything needed to record the results (prompt, size, params, parents, ...): journaled.
+    record: dict[str, Any]
+    context: dict[str, Any] = field(default_factory=dict)
+    recipe: str | None = None
+    #: Client-clock time of submission (monotonic).
+    started: float = 0.0
+    state: str = "queued"
+    progress: float | None = None
+    status: TaskStatus | None = None
+
+    def __repr__(self) -> str:
+        return f"Job(task_id={self.task_id!r}, model={self.model!r}, state={self.state!r})"
+
+
+@dataclass
+class Prepared:
+    """A planned request with its inputs loaded, hashed and checked, before anything is paid."""
+
+    plan: Plan
+    operation: str
+    data: list[tuple[InputRef, bytes, str]]  # (ref, bytes, mime) per upload placeholder
+    parents: list[str]
+    recipe: str
+    scene_id: str | None
+    context: dict[str, Any]

@@ -1,0 +1,235 @@
+"""The blocking facade: one background thread owns an event loop and the one ``KieClient``.
+
+Blocking calls hand their coroutine to that loop with ``asyncio.run_coroutine_threadsafe`` and wait
+for the result, so they work the same from a plain script, IPython, a Jupyter cell whose own loop is
+running, a widget callback or any other thread — without nest_asyncio or any other global patching.
+``submit`` returns a ``concurrent.futures.Future`` at once, for callers that must not block.
+
+A ``KeyboardInterrupt`` while waiting cancels the work cleanly: a submitted task stays pending in the
+journal (``resume()`` collects it later) and the interrupt is re-raised.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import concurrent.futures
+import contextlib
+import threading
+from collections.abc import Callable, Coroutine, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from kie_widgets.jobs import KieClient
+
+if TYPE_CHECKING:
+    from kie_widgets.assets import Asset
+
+T = TypeVar("T")
+
+# How long shutdown waits for the client to close its connections.
+_CLOSE_TIMEOUT = 5.0
+
+
+class _LoopThread:
+    """A daemon thread running one event loop forever, and the client that lives on it."""
+
+    def __init__(self, client_kwargs: Mapping[str, Any]) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._client_kwargs = dict(client_kwargs)
+        self._client: KieClient | None = None
+        self._client_lock: asyncio.Lock | None = None
+        self._ready = threading.Event()
+        self.thread = threading.Thread(target=self._main, name="kie-widgets-loop", daemon=True)
+        self.thread.start()
+        self._ready.wait()
+
+    def _main(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.call_soon(self._ready.set)
+        try:
+            self.loop.run_forever()
+        finally:
+            self.loop.close()
+
+    async def client(self) -> KieClient:
+        """The loop's client, created (and entered) on the loop thread on first use."""
+        if self._client_lock is None:
+            self._client_lock = asyncio.Lock()
+        async with self._client_lock:
+            if self._client is None:
+                client = KieClient(**self._client_kwargs)
+                await client.__aenter__()
+                self._client = client
+        return self._client
+
+    @property
+    def current(self) -> KieClient | None:
+        """The client if it was created already."""
+        return self._client
+
+    def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop)
+
+    def stop(self) -> None:
+        """Close the client, stop the loop and join the thread (bounded)."""
+        if not self.loop.is_running():
+            return
+
+        async def close() -> None:
+            # Work still running is cancelled like a Ctrl-C: its tasks stay pending in the journal.
+            others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in others:
+                task.cancel()
+            await asyncio.gather(*others, return_exceptions=True)
+            if self._client is not None:
+                await self._client.aclose()
+                self._client = None
+
+        if threading.current_thread() is not self.thread:
+            # Closing is best effort: at interpreter exit a hung connection must not block.
+            with contextlib.suppress(Exception):
+                self.submit(close()).result(_CLOSE_TIMEOUT)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        if threading.current_thread() is not self.thread:
+            self.thread.join(_CLOSE_TIMEOUT)
+
+
+_lock = threading.Lock()
+_runner: _LoopThread | None = None
+_client_kwargs: dict[str, Any] = {}
+
+
+def _get_runner() -> _LoopThread:
+    global _runner
+    with _lock:
+        if _runner is None or not _runner.thread.is_alive():
+            _runner = _LoopThread(_client_kwargs)
+        return _runner
+
+
+def configure(**client_kwargs: Any) -> None:
+    """Use a fresh client built with these ``KieClient`` arguments (``transport=``, ``manifest=``, ...).
+
+    The current loop thread (and its client) is shut down first; the next call starts a new one.
+    Call with no arguments to go back to the settings from the environment.
+    """
+    global _client_kwargs
+    shutdown()
+    with _lock:
+        _client_kwargs = dict(client_kwargs)
+
+
+def shutdown() -> None:
+    """Close the client and stop the background loop thread (a later call starts a new one)."""
+    global _runner
+    with _lock:
+        runner, _runner = _runner, None
+    if runner is not None:
+        runner.stop()
+
+
+atexit.register(shutdown)
+
+
+def get_client() -> KieClient:
+    """The loop thread's own ``KieClient`` (use its coroutines only through ``submit``)."""
+    runner = _get_runner()
+    if threading.current_thread() is runner.thread:
+        if runner.current is None:
+            raise RuntimeError("get_client() on the loop thread before the client exists; await it instead.")
+        return runner.current
+    return _wait(runner.submit(runner.client()))
+
+
+def submit(
+    coro_fn: Callable[..., Coroutine[Any, Any, T]], *args: Any, **kwargs: Any
+) -> concurrent.futures.Future[T]:
+    """Run ``coro_fn(*args, **kwargs)`` on the loop thread; returns a future at once.
+
+    Safe from any thread, including a widget callback. The coroutine is created on the loop thread.
+    """
+    runner = _get_runner()
+
+    async def call() -> T:
+        return await coro_fn(*args, **kwargs)
+
+    return runner.submit(call())
+
+
+def run(method: str, *args: Any, **kwargs: Any) -> Any:
+    """Call the client's coroutine method ``method`` on the loop thread and wait for its result."""
+    runner = _get_runner()
+    if threading.current_thread() is runner.thread:
+        raise RuntimeError(
+            "A blocking kie_widgets call was made on its own event-loop thread, where it would wait "
+            "forever; await the KieClient method instead."
+        )
+
+    async def call() -> Any:
+        client = await runner.client()
+        return await getattr(client, method)(*args, **kwargs)
+
+    return _wait(runner.submit(call()))
+
+
+def _wait(future: concurrent.futures.Future[T]) -> T:
+    """Wait for ``future``; on Ctrl-C cancel the work on the loop, then re-raise."""
+    try:
+        return future.result()
+    except KeyboardInterrupt:
+        # Cancelling the future cancels the asyncio task; a paid task stays pending in the journal.
+        future.cancel()
+        with contextlib.suppress(BaseException):
+            future.result(timeout=_CLOSE_TIMEOUT)
+        raise
+
+
+def generate(model: str, prompt: str | None = None, **params: Any) -> list[Asset]:
+    """Make images with ``model`` and wait for them (``KieClient.generate``)."""
+    return run("generate", model, prompt, **params)
+
+
+def generate_many(requests: Iterable[Mapping[str, Any]], **kwargs: Any) -> list[Asset]:
+    """Run several ``generate`` requests concurrently and wait for all (``KieClient.generate_many``)."""
+    return run("generate_many", list(requests), **kwargs)
+
+
+def edit(image: Any, prompt: str, **params: Any) -> list[Asset]:
+    """Edit ``image`` as ``prompt`` says and wait for the result (``KieClient.edit``)."""
+    return run("edit", image, prompt, **params)
+
+
+def upscale(image: Any, **params: Any) -> list[Asset]:
+    """Upscale ``image`` and wait for the result (``KieClient.upscale``)."""
+    return run("upscale", image, **params)
+
+
+def remove_background(image: Any, **params: Any) -> list[Asset]:
+    """Remove the background of ``image`` and wait for the result (``KieClient.remove_background``)."""
+    return run("remove_background", image, **params)
+
+
+def credits() -> float:
+    """The account's credit balance."""
+    return run("credits")
+
+
+def resume(**kwargs: Any) -> list[Asset]:
+    """Collect every pending task of the journal and wait for them (``KieClient.resume``)."""
+    return run("resume", **kwargs)
+
+
+__all__ = [
+    "configure",
+    "credits",
+    "edit",
+    "generate",
+    "generate_many",
+    "get_client",
+    "remove_background",
+    "resume",
+    "run",
+    "shutdown",
+    "submit",
+    "upscale",
+]

@@ -1,0 +1,105 @@
+"""Helpers for the assets tests: the document's Node snippet, small real images, async streams."""
+
+from __future__ import annotations
+
+import io
+import random
+import shutil
+import struct
+import subprocess
+import zlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+NODE = shutil.which("node")
+
+# The document's manifest snippet, verbatim except that the UPPERCASE placeholders became %(...)s
+# slots (filled with JSON literals, which is what the placeholder guide asks for).
+NODE_SNIPPET = """
+const fs = require('fs');
+const p = 'assets/manifest.json';
+const m = JSON.parse(fs.readFileSync(p, 'utf8'));
+const entry = {
+  id: 'img-' + String(m.assets.filter(a=>a.type==='image').length+1).padStart(3,'0'),
+  type: 'image',
+  filename: %(filename)s,
+  prompt: %(prompt)s,
+  model: %(model)s,
+  parameters: { size: %(size)s, endpoint: %(endpoint)s },
+  created_at: new Date().toISOString(),
+  scene_id: %(scene)s,
+  version: 1
+};
+const existing = m.assets.filter(a => a.prompt === entry.prompt && a.model === entry.model && !a.superseded_by);
+if (existing.length > 0) {
+  const prev = existing[existing.length - 1];
+  entry.version = prev.version + 1;
+  entry.id = 'img-' + String(m.assets.filter(a=>a.type==='image').length+1).padStart(3,'0');
+  prev.superseded_by = entry.id;
+}
+m.assets.push(entry);
+fs.writeFileSync(p, JSON.stringify(m, null, 2));
+console.log('Manifest updated: ' + entry.id + ' (v' + entry.version + ')');
+"""  # noqa: E501
+
+
+def node_add(
+    root: Path, filename: str, prompt: str, model: str, size: str, endpoint: str, scene: int | None
+) -> str:
+    """Run the document's snippet in ``root`` and return its output line."""
+    import json
+
+    assert NODE is not None
+    script = NODE_SNIPPET % {
+        "filename": json.dumps(filename),
+        "prompt": json.dumps(prompt),
+        "model": json.dumps(model),
+        "size": json.dumps(size),
+        "endpoint": json.dumps(endpoint),
+        "scene": json.dumps(scene),
+    }
+    out = subprocess.run([NODE, "-e", script], cwd=root, capture_output=True, text=True, check=True)
+    return out.stdout.strip()
+
+
+def image_bytes(
+    fmt: str = "PNG", size: tuple[int, int] = (64, 48), *, noise: bool = False, **save: Any
+) -> bytes:
+    """A real image in ``fmt``; ``noise=True`` gives photo-like content that does not compress away."""
+    im = Image.new("RGB", size, (200, 80, 40))
+    if noise:
+        rng = random.Random(7)
+        im = Image.frombytes("RGB", size, rng.randbytes(size[0] * size[1] * 3))
+        im = im.resize((size[0] // 4 or 1, size[1] // 4 or 1)).resize(size, Image.Resampling.BICUBIC)
+    if fmt == "PNG":
+        save.setdefault("compress_level", 1)  # fast: these tests care about content, not file size
+    buf = io.BytesIO()
+    im.save(buf, format=fmt, **save)
+    return buf.getvalue()
+
+
+async def chunked(data: bytes, size: int = 1000) -> AsyncIterator[bytes]:
+    """``data`` as an async stream of ``size``-byte chunks, like an HTTP body."""
+    for i in range(0, len(data), size):
+        yield data[i : i + size]
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def png_bomb(side: int = 30_000) -> bytes:
+    """A valid 1-bit PNG of side x side pixels that compresses to about a hundred kilobytes."""
+    ihdr = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
+    compressor = zlib.compressobj(9)
+    row = b"\x00" * (1 + (side + 7) // 8)
+    idat = b"".join(compressor.compress(row) for _ in range(side)) + compressor.flush()
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", ihdr)
+        + _png_chunk(b"IDAT", idat)
+        + _png_chunk(b"IEND", b"")
+    )
