@@ -30,6 +30,8 @@ class Asset:
     scene_id: Any
     entry: dict[str, Any] = field(repr=False, compare=False)
     reused: bool = False
+    #: Whether a thumbnail may be cached beside the file: only inside the assets' images folder.
+    cache_thumbnails: bool = field(default=True, repr=False, compare=False)
 
     @classmethod
     def from_entry(cls, entry: dict[str, Any], manifest: Manifest, *, reused: bool = False) -> Asset:
@@ -38,11 +40,12 @@ class Asset:
         if not isinstance(filename, str) or not filename:
             raise KieManifestError(f"Manifest entry {entry.get('id')!r} has no filename.")
         path = Path(filename)
+        path = path if path.is_absolute() else manifest.root / path
         raw = entry.get("kie")
         extra: dict[str, Any] = raw if isinstance(raw, dict) else {}
         return cls(
             id=str(entry.get("id")),
-            path=path if path.is_absolute() else manifest.root / path,
+            path=path,
             model=str(entry.get("model") or ""),
             prompt=str(entry.get("prompt") or ""),
             parameters=dict(entry.get("parameters") or {}),
@@ -51,6 +54,7 @@ class Asset:
             scene_id=entry.get("scene_id"),
             entry=entry,
             reused=reused,
+            cache_thumbnails=path.resolve().is_relative_to(manifest.images_dir.resolve()),
         )
 
     def __hash__(self) -> int:
@@ -83,12 +87,17 @@ class Asset:
         return " · ".join(bits) + (f" — {prompt}" if prompt else "")
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        """A small thumbnail and a caption for Jupyter; never the full file."""
+        """One small thumbnail with its caption for Jupyter; never the full file.
+
+        The thumbnail is carried once, as a data URI in the HTML figure (which is what shows the
+        caption under it); a separate image mimetype would store the same bytes a second time in
+        the saved notebook.
+        """
         from kie_widgets.assets.thumbs import thumbnail
 
         caption = self.caption()
         try:
-            data, mime = thumbnail(self.path)
+            data, mime = thumbnail(self.path, cache=self.cache_thumbnails)
         except Exception as exc:  # a missing or damaged file still gets a readable cell output
             return {"text/plain": f"{caption} (preview unavailable: {exc})"}
         b64 = base64.b64encode(data).decode("ascii")
@@ -97,4 +106,4 @@ class Asset:
             f'alt="{html.escape(self.id)}" style="max-width:512px"/>'
             f'<figcaption style="font-size:smaller">{html.escape(caption)}</figcaption></figure>'
         )
-        return {"text/plain": caption, "text/html": figure, mime: b64}
+        return {"text/plain": caption, "text/html": figure}

@@ -15,7 +15,7 @@ import hashlib
 import os
 import secrets
 import struct
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -87,7 +87,11 @@ def _read_exact(fh: BinaryIO, n: int) -> bytes:
     return data
 
 
-def _jpeg_size(fh: BinaryIO) -> tuple[int, int]:
+def _jpeg_segments(fh: BinaryIO) -> Iterator[tuple[int, int]]:
+    """(marker, offset of its data) for each header segment, up to and including the start of scan.
+
+    ``fh`` is at the segment's data when the marker is yielded; the walk seeks on by itself.
+    """
     fh.seek(2)
     while True:
         byte = _read_exact(fh, 1)
@@ -98,15 +102,26 @@ def _jpeg_size(fh: BinaryIO) -> tuple[int, int]:
             marker = _read_exact(fh, 1)[0]
         if marker == 0xD8 or marker == 0x01 or 0xD0 <= marker <= 0xD7:
             continue
-        if marker == 0xD9 or marker == 0xDA:
+        if marker == 0xD9:
             raise KieImageError("The JPEG has no frame header before its image data.")
         (length,) = struct.unpack(">H", _read_exact(fh, 2))
         if length < 2:
             raise KieImageError("The JPEG is damaged: a segment length is invalid.")
+        start = fh.tell()
+        yield marker, start
+        if marker == 0xDA:
+            return
+        fh.seek(start + length - 2)
+
+
+def _jpeg_size(fh: BinaryIO) -> tuple[int, int]:
+    for marker, _start in _jpeg_segments(fh):
         if marker in _JPEG_SOF:
             _precision, height, width = struct.unpack(">BHH", _read_exact(fh, 5))
             return width, height
-        fh.seek(length - 2, os.SEEK_CUR)
+        if marker == 0xDA:
+            break
+    raise KieImageError("The JPEG has no frame header before its image data.")
 
 
 def webp_size(fh: BinaryIO, file_size: int) -> tuple[int, int]:
@@ -155,23 +170,22 @@ def header_size(path: Path, fmt: str) -> tuple[int, int]:
 
 def _jpeg_has_end(path: Path) -> bool:
     # Pillow's ImageFile.LOAD_TRUNCATED_IMAGES is a process-wide switch someone else may have turned
-    # on; a JPEG without its end-of-image marker near the end is truncated whatever it says.
+    # on; a JPEG without an end-of-image marker after the start of its scan is truncated whatever it
+    # says. (An earlier FF D9, say in an embedded EXIF thumbnail, does not count.)
     size = path.stat().st_size
     with open(path, "rb") as fh:
-        fh.seek(max(0, size - 65536))
+        scan = max(start for _marker, start in _jpeg_segments(fh))
+        tail_from = max(scan, size - 65536)
+        fh.seek(tail_from)
         return b"\xff\xd9" in fh.read()
 
 
-def validate_image_file(
-    path: str | os.PathLike[str], *, max_pixels: int | None = None
-) -> tuple[str, int, int]:
-    """Check that ``path`` is a complete PNG, JPEG or WebP within the pixel cap; return (format, w, h).
+def check_header(path: str | os.PathLike[str], *, max_pixels: int | None = None) -> tuple[str, int, int]:
+    """(format, width, height) from the magic bytes and the header alone, before any decoding.
 
-    Raises ``KieImageError`` saying what is wrong (not an image, wrong type, truncated, too many
-    pixels, undecodable). Pillow's global settings are not changed.
+    Raises ``KieImageError`` for a file that is not PNG, JPEG or WebP, a damaged header, an empty
+    image, or more pixels than ``max_pixels`` (default ``DEFAULT_MAX_PIXELS``).
     """
-    from PIL import Image  # deferred: Pillow is heavy and only needed here
-
     path = Path(path)
     cap = DEFAULT_MAX_PIXELS if max_pixels is None else max_pixels
     with open(path, "rb") as fh:
@@ -187,6 +201,21 @@ def validate_image_file(
             f"{path.name} declares {width}x{height} = {width * height:,} pixels, over the cap of "
             f"{cap:,} (a decompression bomb or an unexpectedly large image); it was not decoded."
         )
+    return fmt, width, height
+
+
+def validate_image_file(
+    path: str | os.PathLike[str], *, max_pixels: int | None = None
+) -> tuple[str, int, int]:
+    """Check that ``path`` is a complete PNG, JPEG or WebP within the pixel cap; return (format, w, h).
+
+    Raises ``KieImageError`` saying what is wrong (not an image, wrong type, truncated, too many
+    pixels, undecodable). Pillow's global settings are not changed.
+    """
+    from PIL import Image  # deferred: Pillow is heavy and only needed here
+
+    path = Path(path)
+    fmt, width, height = check_header(path, max_pixels=max_pixels)
     if fmt == "JPEG" and not _jpeg_has_end(path):
         raise KieImageError(f"{path.name} is a truncated JPEG (no end-of-image marker).")
     try:

@@ -6,110 +6,45 @@ data in one nested object under ``"kie"``, and ``superseded_by`` once a newer ve
 Ids and versions follow the document's Node snippet rule for rule, so the snippet and this class can
 take turns on the same file. The file is serialised like ``JSON.stringify(m, null, 2)``.
 
-The journal of paid tasks lives beside it in ``manifest.journal.json``, under the same lock (see
-``Manifest.journal_path`` for why it is not inside ``manifest.json``).
+The snippet's rules themselves are in ``schema``; the journal of paid tasks, which lives beside the
+manifest in ``manifest.journal.json`` under the same lock, is in ``journal``; file placement is in
+``naming``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import os
-import re
-import secrets
-import shutil
-from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import filelock
 
 from kie_widgets.assets import naming
-from kie_widgets.assets._store import DEFAULT_LOCK_TIMEOUT, JSONStore, dumps, fsync_dir, log
+from kie_widgets.assets._store import DEFAULT_LOCK_TIMEOUT, JSONStore, dumps, log
 from kie_widgets.assets.images import SavedImage
+from kie_widgets.assets.journal import JournalMixin
+from kie_widgets.assets.schema import (
+    EXTRA_KEY,
+    MISSING,
+    check_json,
+    iso_now,
+    js_increment,
+    latest_unsuperseded,
+    next_image_id,
+    scrub,
+    validate_manifest,
+)
 from kie_widgets.config import find_project_root
-from kie_widgets.errors import KieManifestError, KieValidationError
+from kie_widgets.errors import KieValidationError
 
 if TYPE_CHECKING:
     from kie_widgets.assets.asset import Asset
 
-#: The nested object that holds everything the document's schema does not.
-EXTRA_KEY = "kie"
-JOURNAL_STATES = ("pending", "uncertain", "complete", "failed", "dismissed")
-OPEN_STATES = ("pending", "uncertain")
-# Body or context keys that could hold a credential are masked before they are journaled.
-_SECRETISH = re.compile(r"(api[_-]?key|authori[sz]ation|secret|token|password|bearer)", re.IGNORECASE)
 
-
-def iso_now() -> str:
-    """The current UTC time like JavaScript's ``new Date().toISOString()``: ``2026-11-25T01:02:03.456Z``."""
-    now = datetime.now(timezone.utc)
-    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
-
-
-def _js_truthy(value: Any) -> bool:
-    # The snippet filters with `!a.superseded_by`; JavaScript's truthiness differs from Python's for
-    # empty lists/objects (truthy in JS) and NaN.
-    if isinstance(value, (list, dict)):
-        return True
-    if isinstance(value, float) and value != value:
-        return False
-    return bool(value)
-
-
-_MISSING = object()
-
-
-def _js_increment(value: Any) -> Any:
-    # `prev.version + 1` with JavaScript's `+`: null counts as 0, a string gets "1" appended, and
-    # undefined (a missing key) or an object gives NaN, which JSON.stringify writes as null.
-    if value is None:
-        return 1
-    if isinstance(value, bool):
-        return int(value) + 1
-    if isinstance(value, (int, float)):
-        return value + 1
-    if isinstance(value, str):
-        return value + "1"
-    return None
-
-
-def image_count(assets: Sequence[Any]) -> int:
-    """How many entries are images (the snippet's id counter)."""
-    return sum(1 for a in assets if isinstance(a, dict) and a.get("type") == "image")
-
-
-def next_image_id(assets: Sequence[Any]) -> str:
-    """The id the document's snippet gives the next image: ``img-`` + count of image entries + 1."""
-    return f"img-{image_count(assets) + 1:03d}"
-
-
-def scrub(value: Any) -> Any:
-    """A copy of ``value`` with anything under a credential-like key replaced by ``"***"``."""
-    if isinstance(value, Mapping):
-        return {k: ("***" if _SECRETISH.search(str(k)) else scrub(v)) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [scrub(v) for v in value]
-    return value
-
-
-def _validate_manifest(document: Any) -> str | None:
-    if not isinstance(document, dict):
-        return f"the top level is a {type(document).__name__}, not an object"
-    if not isinstance(document.get("assets"), list):
-        return 'it has no "assets" list'
-    return None
-
-
-def _validate_journal(document: Any) -> str | None:
-    if not isinstance(document, dict) or not isinstance(document.get("tasks"), list):
-        return 'it has no "tasks" list'
-    return None
-
-
-class Manifest:
+class Manifest(JournalMixin):
     """The asset manifest of one project (default ``<project root>/assets/manifest.json``).
 
     Every change is one locked transaction that re-reads the file, so any number of threads and
@@ -141,24 +76,11 @@ class Manifest:
             self.path,
             lock=self._lock,
             empty=lambda: {"assets": []},
-            validate=_validate_manifest,
+            validate=validate_manifest,
             label="manifest",
             reuse_item_text=True,
         )
-        #: The journal of paid tasks. It is a sibling file rather than a key of manifest.json because
-        #: (1) the document's Node snippet rewrites manifest.json without any lock, and a journal update
-        #: landing between its read and its write would be silently dropped; a lost asset entry can be
-        #: rebuilt from the file on disk (``verify``), a lost pending task id cannot; (2) the journal is
-        #: written before every first poll and must stay cheap when the manifest holds 10,000 entries;
-        #: (3) manifest.json stays exactly the documented ``{"assets": [...]}``.
-        self.journal_path = self.path.with_name(self.path.stem + ".journal.json")
-        self._journal = JSONStore(
-            self.journal_path,
-            lock=self._lock,
-            empty=lambda: {"version": 1, "tasks": []},
-            validate=_validate_journal,
-            label="task journal",
-        )
+        self._init_journal(self.path, self._lock)  # see ``journal`` for why it is a separate file
 
     def __repr__(self) -> str:
         return f"Manifest({str(self.path)!r})"
@@ -250,9 +172,9 @@ class Manifest:
             "scene_id": scene_id,
             "version": 1,
         }
-        prev = self._latest_unsuperseded(assets, prompt, model)
+        prev = latest_unsuperseded(assets, prompt, model)
         if prev is not None:
-            entry["version"] = _js_increment(prev.get("version", _MISSING))
+            entry["version"] = js_increment(prev.get("version", MISSING))
             prev["superseded_by"] = entry["id"]
             self._store.touch(prev)
         if version is not None:
@@ -264,25 +186,6 @@ class Manifest:
         if extras:
             entry[EXTRA_KEY] = scrub(extras)
         return entry
-
-    @staticmethod
-    def _latest_unsuperseded(assets: list[Any], prompt: Any, model: Any) -> dict[str, Any] | None:
-        for a in reversed(assets):
-            if (
-                isinstance(a, dict)
-                and a.get("prompt", _MISSING) == prompt
-                and a.get("model", _MISSING) == model
-                and not _js_truthy(a.get("superseded_by"))
-            ):
-                return a
-        return None
-
-    @staticmethod
-    def _check_serialisable(extra: Mapping[str, Any]) -> None:
-        try:
-            dumps(dict(extra))
-        except (TypeError, ValueError) as exc:
-            raise KieValidationError(f"manifest extras must be JSON data: {exc}") from exc
 
     def add_image(
         self,
@@ -299,7 +202,7 @@ class Manifest:
         Extra keyword arguments (task_id, model_id, params, seed, parents, recipe, ...) go into the
         entry's ``"kie"`` object.
         """
-        self._check_serialisable(extra)
+        check_json(extra, "manifest extras")
         filename = self._relative(Path(filename)) if Path(filename).is_absolute() else str(filename)
 
         def change(document: dict[str, Any]) -> dict[str, Any]:
@@ -341,7 +244,7 @@ class Manifest:
         file's sha256, format, pixel size and byte count. If the manifest cannot be written, the file
         goes back to its temp name and the error propagates.
         """
-        self._check_serialisable(extra)
+        check_json(extra, "manifest extras")
         if not saved.temp_path.is_file():
             raise KieValidationError(f"{saved.temp_path} does not exist (already recorded or discarded?)")
         file_facts = {
@@ -355,8 +258,8 @@ class Manifest:
             document = self._store._read_locked()
             assets = document["assets"]
             entry_id = next_image_id(assets)
-            prev = self._latest_unsuperseded(assets, prompt, model)
-            version = _js_increment(prev.get("version", _MISSING)) if prev is not None else 1
+            prev = latest_unsuperseded(assets, prompt, model)
+            version = js_increment(prev.get("version", MISSING)) if prev is not None else 1
             relative = naming.render(
                 self.name_pattern,
                 {
@@ -369,7 +272,7 @@ class Manifest:
                     "date": iso_now()[:10],
                 },
             )
-            target = self._place(saved.temp_path, relative)
+            target = naming.place(saved.temp_path, self.images_dir, relative)
             try:
                 entry = self._new_entry(
                     assets,
@@ -402,52 +305,9 @@ class Manifest:
             # Derived data: the manifest already holds everything; verify(repair=True) rewrites it.
             log.warning("Could not write the sidecar of %s: %s", target, exc)
 
-    def _place(self, temp: Path, relative: str) -> Path:
-        """Move ``temp`` to ``images_dir/relative`` (or a numbered variant), never replacing a file."""
-        self.images_dir.mkdir(parents=True, exist_ok=True)
-        target = naming.safe_target(self.images_dir, relative)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        naming.safe_target(self.images_dir, relative)  # the parent may have been created as a link
-        try:
-            if temp.stat().st_dev != target.parent.stat().st_dev:
-                temp = self._copy_across(temp, target.parent)
-        except OSError as exc:
-            raise KieManifestError(f"Could not move the image into {target.parent}: {exc.strerror}.") from exc
-        for n in range(1, 1000):
-            candidate = target if n == 1 else naming.with_suffix_number(target, n)
-            try:
-                os.link(temp, candidate)
-            except FileExistsError:
-                continue
-            except OSError as exc:
-                if exc.errno not in (errno.EPERM, errno.EXDEV, errno.ENOTSUP, errno.EMLINK, errno.ENOSYS):
-                    raise KieManifestError(
-                        f"Could not move the image to {candidate}: {exc.strerror}."
-                    ) from exc
-                # No hard links here: we hold the lock, so check-then-replace cannot race our writers.
-                if candidate.exists():
-                    continue
-                os.replace(temp, candidate)
-            else:
-                os.unlink(temp)
-            fsync_dir(candidate.parent)
-            return candidate
-        raise KieManifestError(f"Could not find a free file name for {relative} in {self.images_dir}.")
-
-    @staticmethod
-    def _copy_across(temp: Path, folder: Path) -> Path:
-        """Copy a temp file from another file system into ``folder`` (durably), then drop the original."""
-        local = folder / f".download-{secrets.token_hex(8)}.part"
-        with open(temp, "rb") as src, open(local, "xb") as dst:
-            shutil.copyfileobj(src, dst, 1 << 20)
-            dst.flush()
-            os.fsync(dst.fileno())
-        temp.unlink()
-        return local
-
     def update_extra(self, asset_id: str, **changes: Any) -> dict[str, Any]:
         """Merge ``changes`` into an entry's ``"kie"`` object (schema keys are never touched)."""
-        self._check_serialisable(changes)
+        check_json(changes, "manifest extras")
 
         def change(document: dict[str, Any]) -> dict[str, Any]:
             for entry in reversed(document["assets"]):
@@ -459,141 +319,3 @@ class Manifest:
             raise KieValidationError(f"no asset {asset_id!r} in {self.path}")
 
         return json.loads(dumps(self._store.transact(change)))
-
-    # -- the journal of paid tasks -------------------------------------------------------------
-
-    def _journal_change(self, change: Any) -> Any:
-        return self._journal.transact(change)
-
-    @staticmethod
-    def _find_task(tasks: list[dict[str, Any]], key: str) -> dict[str, Any] | None:
-        for record in reversed(tasks):
-            if record.get("task_id") == key or record.get("journal_id") == key:
-                return record
-        return None
-
-    def journal_submit(
-        self,
-        task_id: str,
-        *,
-        family: str,
-        model_id: str,
-        model: str,
-        endpoint: str,
-        body: Mapping[str, Any],
-        recipe: str | None = None,
-        context: Mapping[str, Any] | None = None,
-    ) -> None:
-        """Record a submitted (paid) task as pending, before its first status poll."""
-        record = {
-            "journal_id": task_id,
-            "task_id": task_id,
-            "state": "pending",
-            "family": family,
-            "model_id": model_id,
-            "model": model,
-            "endpoint": endpoint,
-            "body": scrub(dict(body)),
-            "recipe": recipe,
-            "context": scrub(dict(context or {})),
-            "created_at": iso_now(),
-            "updated_at": iso_now(),
-            "asset_ids": [],
-        }
-        self._check_serialisable(record)
-
-        def change(document: dict[str, Any]) -> None:
-            existing = self._find_task(document["tasks"], task_id)
-            if existing is None:
-                document["tasks"].append(record)
-            elif existing.get("state") in OPEN_STATES:
-                existing.update({k: v for k, v in record.items() if k != "created_at"})
-
-        self._journal_change(change)
-
-    def journal_uncertain(
-        self,
-        *,
-        family: str,
-        model_id: str,
-        model: str,
-        endpoint: str,
-        body: Mapping[str, Any],
-        error: str,
-        context: Mapping[str, Any] | None = None,
-    ) -> str:
-        """Record a submission whose outcome is unknown (sent, no answer); return its journal id."""
-        journal_id = f"uncertain-{datetime.now(timezone.utc):%Y%m%d%H%M%S}-{secrets.token_hex(3)}"
-        record = {
-            "journal_id": journal_id,
-            "task_id": None,
-            "state": "uncertain",
-            "family": family,
-            "model_id": model_id,
-            "model": model,
-            "endpoint": endpoint,
-            "body": scrub(dict(body)),
-            "recipe": None,
-            "context": scrub(dict(context or {})),
-            "error": str(error),
-            "created_at": iso_now(),
-            "updated_at": iso_now(),
-            "asset_ids": [],
-        }
-        self._check_serialisable(record)
-        self._journal_change(lambda document: document["tasks"].append(record))
-        return journal_id
-
-    def _settle(self, key: str, **fields: Any) -> None:
-        def change(document: dict[str, Any]) -> None:
-            record = self._find_task(document["tasks"], key)
-            if record is None:
-                record = {"journal_id": key, "task_id": key, "created_at": iso_now()}
-                document["tasks"].append(record)
-            record.update(fields, updated_at=iso_now())
-
-        self._journal_change(change)
-
-    def journal_complete(self, task_id: str, asset_ids: list[str]) -> None:
-        """Mark a task collected: its results are on disk and recorded as ``asset_ids``."""
-        self._settle(task_id, state="complete", asset_ids=list(asset_ids))
-
-    def journal_failed(self, task_id: str, code: Any, message: str) -> None:
-        """Mark a task failed with kie's code and message (failed tasks are not charged)."""
-        self._settle(task_id, state="failed", fail_code=code, fail_message=message)
-
-    def journal_dismiss(self, journal_id: str, reason: str = "") -> None:
-        """Close a pending or uncertain record by hand (for example after checking kie's logs)."""
-        self._settle(journal_id, state="dismissed", reason=reason)
-
-    def journal(self) -> list[dict[str, Any]]:
-        """Every journal record, oldest first (a fresh copy)."""
-        return list(self._journal.read()["tasks"])
-
-    def pending(self) -> list[dict[str, Any]]:
-        """Task records still to collect (state ``pending`` or ``uncertain``), oldest first.
-
-        Each carries ``recorded``: ids of manifest entries already holding this task's results, so a
-        crash between recording a file and completing the journal cannot make ``resume()`` pay twice.
-        """
-        open_records = [r for r in self.journal() if r.get("state") in OPEN_STATES]
-        if not open_records:
-            return []
-        by_task: dict[str, list[str]] = {}
-        for entry in self.entries:
-            extra = entry.get(EXTRA_KEY)
-            if isinstance(extra, dict) and extra.get("task_id"):
-                by_task.setdefault(str(extra["task_id"]), []).append(str(entry.get("id")))
-        keys = ("task_id", "family", "model_id", "model", "endpoint", "body", "state", "created_at")
-        result = []
-        for record in open_records:
-            item = {k: record.get(k) for k in keys}
-            item.update(
-                context=record.get("context") or {},
-                recipe=record.get("recipe"),
-                journal_id=record.get("journal_id"),
-                error=record.get("error"),
-                recorded=by_task.get(str(record.get("task_id")), []) if record.get("task_id") else [],
-            )
-            result.append(item)
-        return result

@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from kie_widgets.assets.images import sha256_file, sniff_format, webp_size
-from kie_widgets.assets.manifest import EXTRA_KEY, Manifest, scrub
+from kie_widgets.assets.manifest import Manifest
+from kie_widgets.assets.schema import EXTRA_KEY, scrub
 from kie_widgets.errors import KieImageError, KieValidationError
 
 XMP_NAMESPACE = "https://kie-widgets.invalid/ns/1.0/"
@@ -33,8 +34,8 @@ PNG_KEYWORD = "kie:recipe"
 _XMP_APP1_ID = b"http://ns.adobe.com/xap/1.0/\x00"
 _RECIPE_RE = re.compile(r"<kie:recipe>(.*?)</kie:recipe>", re.DOTALL)
 _ASSET_ID_RE = re.compile(r"^[a-z]+-\d+$")
-# What a file may say about itself: enough to reproduce it, nothing that identifies an account.
-_CARRIED = (
+#: The extra keys a file carries about itself: enough to reproduce it, nothing that identifies an account.
+CARRIED = (
     "model_id",
     "params",
     "negative_prompt",
@@ -60,7 +61,7 @@ def describe(entry: dict[str, Any]) -> dict[str, Any]:
         "version": entry.get("version"),
         "created_at": entry.get("created_at"),
     }
-    payload.update({k: extra[k] for k in _CARRIED if k in extra})
+    payload.update({k: extra[k] for k in CARRIED if k in extra})
     return scrub(payload)
 
 

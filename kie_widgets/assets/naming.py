@@ -3,19 +3,25 @@
 The default, ``{scene}{id}-v{version}{ext}``, gives ``scene-01-img-004-v2.png`` (or ``img-004-v2.png``
 without a scene), in the spirit of the skill document's ``assets/images/scene-01.png``. Every value
 put into the pattern is reduced to ``[a-z0-9._-]``; the rendered name is then checked component by
-component and by resolved path, so no prompt, scene id or pattern can write outside the folder.
+component and by resolved path, so no prompt, scene id or pattern can write outside the folder;
+``place`` moves a validated download to its name without ever replacing a file.
 """
 
 from __future__ import annotations
 
+import errno
+import os
 import re
+import secrets
+import shutil
 import string
 import unicodedata
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from kie_widgets.errors import KieValidationError
+from kie_widgets.assets._store import fsync_dir
+from kie_widgets.errors import KieManifestError, KieValidationError
 
 DEFAULT_NAME_PATTERN = "{scene}{id}-v{version}{ext}"
 #: The fields a pattern may use.
@@ -37,8 +43,11 @@ def scene_part(scene_id: Any) -> str:
         return ""
     if isinstance(scene_id, bool):
         scene_id = int(scene_id)
-    if isinstance(scene_id, int) or (isinstance(scene_id, str) and scene_id.isdigit()):
-        return f"scene-{int(scene_id):02d}-"
+    text = str(scene_id)
+    # isdecimal, not isdigit: "²" is a digit that int() rejects. A number too long for a file name is
+    # cut like any other text rather than failing after the image was paid for.
+    if text.isdecimal() and len(text.lstrip("0")) <= 30:
+        return f"scene-{int(text):02d}-"
     return f"scene-{slug(scene_id, 30)}-"
 
 
@@ -98,3 +107,48 @@ def safe_target(folder: Path, relative: str) -> Path:
 def with_suffix_number(path: Path, n: int) -> Path:
     """``scene-01-img-004-v1-2.png`` for ``n=2``: the name to try when the plain one is taken."""
     return path.with_name(f"{path.stem}-{n}{path.suffix}")
+
+
+def place(temp: Path, folder: Path, relative: str) -> Path:
+    """Move ``temp`` to ``folder/relative`` (or a numbered variant), never replacing a file.
+
+    The caller holds the manifest lock, which is what makes the no-hard-link fallback's
+    check-then-replace safe against our other writers.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    target = safe_target(folder, relative)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    safe_target(folder, relative)  # the parent may have been created as a link
+    try:
+        if temp.stat().st_dev != target.parent.stat().st_dev:
+            temp = _copy_across(temp, target.parent)
+    except OSError as exc:
+        raise KieManifestError(f"Could not move the image into {target.parent}: {exc.strerror}.") from exc
+    for n in range(1, 1000):
+        candidate = target if n == 1 else with_suffix_number(target, n)
+        try:
+            os.link(temp, candidate)
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            if exc.errno not in (errno.EPERM, errno.EXDEV, errno.ENOTSUP, errno.EMLINK, errno.ENOSYS):
+                raise KieManifestError(f"Could not move the image to {candidate}: {exc.strerror}.") from exc
+            if candidate.exists():
+                continue
+            os.replace(temp, candidate)
+        else:
+            os.unlink(temp)
+        fsync_dir(candidate.parent)
+        return candidate
+    raise KieManifestError(f"Could not find a free file name for {relative} in {folder}.")
+
+
+def _copy_across(temp: Path, folder: Path) -> Path:
+    """Copy a temp file from another file system into ``folder`` (durably), then drop the original."""
+    local = folder / f".download-{secrets.token_hex(8)}.part"
+    with open(temp, "rb") as src, open(local, "xb") as dst:
+        shutil.copyfileobj(src, dst, 1 << 20)
+        dst.flush()
+        os.fsync(dst.fileno())
+    temp.unlink()
+    return local

@@ -14,7 +14,7 @@ import os
 import secrets
 from pathlib import Path
 
-from kie_widgets.assets.images import DEFAULT_MAX_PIXELS, MIME_TYPES, header_size, sha256_file, sniff_format
+from kie_widgets.assets.images import MIME_TYPES, check_header, sha256_file
 from kie_widgets.errors import KieImageError
 
 MAX_SIDE = 512
@@ -37,21 +37,14 @@ def source_hash(path: Path) -> str:
     return digest
 
 
-def _check_header(path: Path) -> None:
-    # Thumbnails may be asked of any file; refuse a bomb from its header before Pillow decodes it.
-    with open(path, "rb") as fh:
-        fmt = sniff_format(fh.read(32))
-    if fmt is None:
-        raise KieImageError(f"{path.name} is not a PNG, JPEG or WebP image.")
-    width, height = header_size(path, fmt)
-    if width * height > DEFAULT_MAX_PIXELS:
-        raise KieImageError(f"{path.name} declares {width}x{height} pixels; no thumbnail was made.")
-
-
 def _render(path: Path, max_side: int, fmt: str | None) -> tuple[bytes, str]:
     from PIL import Image, ImageOps
 
-    _check_header(path)
+    # Thumbnails may be asked of any file; refuse a bomb from its header before Pillow decodes it.
+    try:
+        check_header(path)
+    except KieImageError as exc:
+        raise KieImageError(f"{exc} (no thumbnail was made)") from None
     with Image.open(path, formats=list(MIME_TYPES)) as source:
         source.draft("RGB", (max_side, max_side))  # JPEG: decode at reduced scale, much faster
         source.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
@@ -69,14 +62,17 @@ def _render(path: Path, max_side: int, fmt: str | None) -> tuple[bytes, str]:
 
 
 def thumbnail(
-    path: str | os.PathLike[str], *, max_side: int = MAX_SIDE, fmt: str | None = None
+    path: str | os.PathLike[str], *, max_side: int = MAX_SIDE, fmt: str | None = None, cache: bool = True
 ) -> tuple[bytes, str]:
     """(bytes, mime type) of a thumbnail of ``path`` whose long side is at most ``max_side`` pixels.
 
     ``fmt="PNG"`` forces PNG; by default opaque images give JPEG. Cached in ``.thumbs/`` beside the
-    image and rebuilt when the image's content hash changes; an unwritable cache is skipped.
+    image and rebuilt when the image's content hash changes; an unwritable cache is skipped, and
+    ``cache=False`` (a file outside the assets folder) neither reads nor writes one.
     """
     path = Path(path)
+    if not cache:
+        return _render(path, max_side, fmt)
     digest = source_hash(path)
     kind = fmt or "auto"
     cache_dir = path.parent / THUMBS_DIRNAME

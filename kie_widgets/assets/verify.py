@@ -21,7 +21,8 @@ from typing import Any
 
 from kie_widgets.assets._store import stale_temp_files
 from kie_widgets.assets.images import EXTENSIONS, sha256_file
-from kie_widgets.assets.manifest import EXTRA_KEY, Manifest
+from kie_widgets.assets.manifest import Manifest
+from kie_widgets.assets.schema import EXTRA_KEY
 from kie_widgets.assets.thumbs import THUMBS_DIRNAME
 
 _IMAGE_SUFFIXES = {*EXTENSIONS.values(), ".jpeg"}
@@ -196,20 +197,8 @@ def _repair(manifest: Manifest, report: VerifyReport) -> None:
             payload = meta.parse_xmp(side.read_bytes())
         if not payload or not payload.get("model"):
             continue
-        extra = {
-            k: payload[k]
-            for k in (
-                "model_id",
-                "params",
-                "negative_prompt",
-                "seed",
-                "parents",
-                "operation",
-                "recipe",
-                "task_id",
-            )
-            if k in payload
-        }
+        # The file's own bytes are hashed again: the sha256 it carries may describe an earlier version.
+        extra = {k: payload[k] for k in meta.CARRIED if k in payload and k != "sha256"}
         entry = manifest.add_image(
             str(path),
             payload.get("prompt"),

@@ -9,14 +9,15 @@ No network, no IPython, no PIL. The main entry points::
     parameters(model) -> list[dict]                   # one model's parameters, for forms and --help
     recommend(need) -> list[Recommendation]           # which model for a job, and why
 
-Layout: ``_schema`` (field/price/spec shapes, wire checks), ``_models`` (the data table), ``_rules``
-(cross-field rules), ``_names`` (resolution), ``_plan`` (unified vocabulary), ``_lint``, ``_guide``,
-``_presets``, ``_listing``.
+Layout: ``_schema`` (field/price/spec shapes, wire checks), ``_build`` (constructors for the tables),
+``_models`` (4o and Flux Kontext, and the whole catalog), ``_market/`` (the Market models, one module
+per provider), ``_rules`` (cross-field rules), ``_names`` (resolution), ``_plan`` (unified vocabulary),
+``_lint``, ``_guide``, ``_presets``, ``_listing``.
 """
 
 from __future__ import annotations
 
-from kie_widgets.catalog._guide import Recommendation, needs, recommend
+from kie_widgets.catalog._guide import Recommendation, default_model, needs, recommend
 from kie_widgets.catalog._lint import LintWarning, lint
 from kie_widgets.catalog._listing import CAPABILITIES, models, parameters
 from kie_widgets.catalog._names import all_specs, normalize, resolve, spec_for_request
@@ -39,6 +40,7 @@ __all__ = [
     "Recommendation",
     "all_specs",
     "combine_presets",
+    "default_model",
     "lint",
     "models",
     "needs",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from kie_widgets.catalog._names import resolve
+from kie_widgets.catalog._names import all_specs, resolve
 from kie_widgets.errors import KieValidationError, Problem
 
 # need -> (words that ask for it, ranked (model name, reason)).
@@ -198,4 +198,23 @@ def recommend(need: str, *, limit: int = 5) -> list[Recommendation]:
     return out
 
 
-__all__ = ["Recommendation", "needs", "recommend"]
+def default_model(mode: str) -> str:
+    """The kie id to use for ``mode`` ('upscale', 'remove-background', ...) when the user names none.
+
+    The guidance's first choice for that job, so a default never contradicts ``recommend``; a mode
+    the guidance does not cover falls back to the catalog's first model of that mode.
+    """
+    candidates = [spec.id for spec in all_specs() if spec.mode == mode]
+    try:
+        ranked = [r.model_id for r in recommend(mode.replace("-", " "))]
+    except KieValidationError:
+        ranked = []
+    for model_id in [*ranked, *candidates]:
+        if model_id in candidates:
+            return model_id
+    raise KieValidationError(
+        [Problem("model", f"the catalog has no {mode} model", mode)], hint="Pass a model explicitly."
+    )
+
+
+__all__ = ["Recommendation", "default_model", "needs", "recommend"]

@@ -1,7 +1,8 @@
 """4o Image and Flux Kontext as data, and the assembly of the whole catalog.
 
 Both families have their own endpoints and flat (camelCase) bodies; the Market models live in
-``_market.py``. ``note=``/``notes=`` record where sources disagree: the choice and its source.
+the ``_market`` package (one module per provider). ``note=``/``notes=`` record where sources
+disagree: the choice and its source.
 """
 
 from __future__ import annotations

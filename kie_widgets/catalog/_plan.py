@@ -360,15 +360,12 @@ class _Planner:
                 f"{self.name} takes no seed; it was not sent, so results are not reproducible."
             )
             return
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, (int, str))
-            or (isinstance(value, str) and not value.strip().lstrip("-").isdigit())
-        ):
+        seed = _whole_number(value)
+        if seed is None:
             self.problem("seed", "must be a whole number", value, f.describe_allowed(), f.name)
             return
-        self.put("seed", str(int(value)) if f.type == "string" else int(value))
-        self.unified["seed"] = int(value)
+        self.put("seed", str(seed) if f.type == "string" else seed)
+        self.unified["seed"] = seed
 
     def p_output_format(self, value: Any) -> None:
         f = self.wire_field("output_format")
@@ -434,12 +431,18 @@ class _Planner:
     def p_negative(self, text: Any, presets: Any) -> None:
         parts: list[str] = []
         if presets:
-            try:
-                parts.append(combine_presets(presets))
-            except KeyError as exc:
-                self.problem("negative_presets", str(exc.args[0]), presets)
+            if not _texts(presets):
+                self.problem("negative_presets", "must be a preset name or a list of names", presets)
+            else:
+                try:
+                    parts.append(combine_presets(presets))
+                except KeyError as exc:
+                    self.problem("negative_presets", str(exc.args[0]), presets)
         if text:
-            parts.insert(0, ", ".join(text) if isinstance(text, (list, tuple)) else str(text))
+            if not _texts(text):
+                self.problem("negative_prompt", "must be text or a list of texts", _clip(text))
+                return
+            parts.insert(0, text if isinstance(text, str) else ", ".join(text))
         if not parts:
             return
         if len(parts) == 1:
@@ -599,6 +602,24 @@ _NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six")
 def _states_count(prompt: str, n: int) -> bool:
     words = re.findall(r"[a-z0-9]+", prompt.lower())
     return str(n) in words or (n < len(_NUMBER_WORDS) and _NUMBER_WORDS[n] in words)
+
+
+def _whole_number(value: Any) -> int | None:
+    """An int, or a string of ASCII digits with an optional minus, as an int; else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"-?[0-9]+", value.strip()):
+        return int(value)
+    return None
+
+
+def _texts(value: Any) -> bool:
+    """Whether ``value`` is a string or a list/tuple of strings."""
+    return isinstance(value, str) or (
+        isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)
+    )
 
 
 def _clip(value: Any) -> Any:

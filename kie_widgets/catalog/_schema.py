@@ -323,10 +323,12 @@ class ModelSpec:
                 out.append(Problem("input", "is required", None, None, name))
             elif "input" in body and not isinstance(body["input"], Mapping):
                 out.append(Problem("input", "must be a JSON object", body["input"], None, name))
-            if "callBackUrl" in body and not (
-                isinstance(body["callBackUrl"], str) and _is_url(body["callBackUrl"])
-            ):
-                out.append(Problem("callBackUrl", "must be an http(s) URL", body["callBackUrl"], None, name))
+        # Every family documents callBackUrl as a uri (kie-api.md §2.1, §3.1, §4.1); in a flat body
+        # the field check below already reports a value that is not a string.
+        callback = body.get("callBackUrl")
+        flat_type_error = self.family != "market" and not isinstance(callback, str)
+        if "callBackUrl" in body and not flat_type_error and not _is_url(str(callback)):
+            out.append(Problem("callBackUrl", "must be an http(s) URL", _clip(callback), None, name))
         fields = self.wire_fields(body)
         known = {f.name: f for f in self.fields}
         for key, value in fields.items():

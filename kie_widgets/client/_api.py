@@ -38,6 +38,7 @@ from kie_widgets.clock import Clock, RealClock
 from kie_widgets.config import Secret, Settings
 from kie_widgets.errors import (
     KieAPIError,
+    KieImageError,
     KieInsufficientCreditsError,
     KieNotFoundError,
     KieRateLimitError,
@@ -146,7 +147,7 @@ class _NetFailure:
 class _StreamFailure:
     """Why one attempt to open a file stream failed, and how long the server asked us to wait."""
 
-    error: KieAPIError | KieTransportError
+    error: KieAPIError | KieTransportError | KieImageError
     retry_after: float | None = None
 
 
@@ -176,6 +177,17 @@ def _finite(value: object) -> float | None:
     except ValueError:
         return None
     return number if math.isfinite(number) else None
+
+
+def _truncated(where: str, failure: str) -> KieImageError:
+    """A file transfer that broke off after kie's host answered: what arrived is a truncated file.
+
+    Not a ``KieTransportError``, which promises that the request never arrived.
+    """
+    return KieImageError(
+        f"The download of {where} broke off ({failure}); the file is incomplete.",
+        hint="The partial file was not recorded; download it again.",
+    )
 
 
 def _is_transient(error: KieAPIError) -> bool:
@@ -257,21 +269,33 @@ class KieAPI:
 
     # -- the public calls ----------------------------------------------------------------------
 
-    async def create(self, family: str, endpoint: str, body: Mapping[str, Any]) -> str:
+    async def create(
+        self,
+        family: str,
+        endpoint: str,
+        body: Mapping[str, Any],
+        *,
+        estimated_cost: float | None = None,
+        on_interrupt: Callable[[BaseException], object] | None = None,
+    ) -> str:
         """Submit a task and return kie's task id.
 
         Sent again only after a connect failure (the request never left) or a 429 (kie rejected it
         without queueing), each time within the rate limiter. If the request may have reached kie
         and no readable answer came back (read timeout, dropped connection, HTTP 5xx, a success
         without a task id), raises ``KieSubmitUncertainError`` and never resends it.
+
+        ``estimated_cost`` (the plan's credits) goes into a 402's ``KieInsufficientCreditsError``.
+        ``on_interrupt(exc)`` is called when a cancellation or ``KeyboardInterrupt`` arrives while
+        the request may be on its way to kie (the exception then propagates): the caller's chance
+        to journal the create as uncertain.
         """
         path = check_create_endpoint(family, endpoint)
         self.settings.require_key()
         url = self._base + path
         attempts = self.retry.create_attempts
         for attempt in range(attempts):
-            await self.limiter.acquire_create()
-            outcome = await self._exchange("POST", url, path, json=dict(body))
+            outcome = await self._send_create(url, path, body, on_interrupt)
             retry_after: float | None = None
             error: KieAPIError | KieTransportError
             if isinstance(outcome, _NetFailure):
@@ -296,7 +320,7 @@ class KieAPI:
                 if problem.code is None:
                     raise self._uncertain(path, f"kie's answer was unreadable ({outcome.text[:80]!r})")
                 if isinstance(problem, KieInsufficientCreditsError):
-                    raise await self._with_balance(problem)
+                    raise await self._with_balance(problem, estimated_cost)
                 if not isinstance(problem, KieRateLimitError):
                     raise problem
                 error, retry_after = problem, outcome.retry_after
@@ -305,23 +329,55 @@ class KieAPI:
                 raise error
             logger.info("create on %s not accepted (%s); retry %d in %.1fs", path, error, attempt + 1, wait)
             if isinstance(error, KieRateLimitError):
-                self.limiter.pause_creates(wait)  # the next acquire_create() does the waiting
+                self.limiter.pause_creates(wait)  # the next open_create() does the waiting
             else:
                 await self.clock.sleep(wait)
         raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
 
-    async def _with_balance(self, error: KieInsufficientCreditsError) -> KieInsufficientCreditsError:
-        """The 402 error again, now carrying the account's balance (best effort: one quick read)."""
+    async def _send_create(
+        self,
+        url: str,
+        path: str,
+        body: Mapping[str, Any],
+        on_interrupt: Callable[[BaseException], object] | None,
+    ) -> _Answer | _NetFailure:
+        """One create attempt, holding its place in the limiter until kie's answer (or failure)."""
+        await self.limiter.open_create()
+        try:
+            outcome = await self._exchange("POST", url, path, json=dict(body))
+        except BaseException as exc:
+            self.limiter.close_create()  # counted: it may have reached kie
+            if on_interrupt is not None and not isinstance(exc, Exception):
+                # Cancelled or interrupted while the request may be on its way. A failing callback
+                # must not turn the cancellation into an ordinary error.
+                try:
+                    on_interrupt(exc)
+                except Exception:
+                    logger.exception("the on_interrupt callback of a create failed")
+            raise
+        # kie did not count a create that never left, nor one it refused with 429.
+        unsent = isinstance(outcome, _NetFailure) and not outcome.sent
+        refused = isinstance(outcome, _Answer) and 429 in (outcome.code, outcome.http_status)
+        self.limiter.close_create(counted=not (unsent or refused))
+        return outcome
+
+    async def _with_balance(
+        self, error: KieInsufficientCreditsError, estimated_cost: float | None
+    ) -> KieInsufficientCreditsError:
+        """The 402 error again, with the request's estimate and the balance (one quick, best-effort read)."""
         path = API_PATHS["common"]["credits"]
         answer = await self._exchange("GET", self._base + path, path)  # network failures come back as values
         value = answer.data if isinstance(answer, _Answer) and answer.code == 200 else None
         balance = None if isinstance(value, bool) else _finite(value)
-        if balance is None:
-            return error
+        message = error.message
+        if estimated_cost is not None:
+            message += f" This request costs about {estimated_cost:g} credits."
+        if balance is not None:
+            message += f" The balance is {balance:g} credits."
         return KieInsufficientCreditsError(
-            f"{error.message} The balance is {balance:g} credits.",
+            message,
             balance=balance,
-            estimated_cost=error.estimated_cost,
+            estimated_cost=estimated_cost,
             code=error.code,
             endpoint=error.endpoint,
             task_id=error.task_id,
@@ -347,31 +403,19 @@ class KieAPI:
             accept=self._status_passthrough,
             params={"taskId": task_id},
         )
-        if answer.code in (404, 422) or answer.http_status == 404:
-            return TaskStatus(
-                task_id=task_id,
-                family=family,
-                state="pending",
-                not_visible_yet=True,
-                raw=dict(answer.envelope or {}),
-            )
-        if answer.code in (501, 408):
+        raw = dict(answer.envelope or {})
+        if answer.code in (501, 408) and answer.http_status != 404:
             return TaskStatus(
                 task_id=task_id,
                 family=family,
                 state="failed",
                 fail_code=str(answer.code),
                 fail_message=answer.message,
-                raw=dict(answer.envelope or {}),
+                raw=raw,
             )
-        if answer.data is None:  # a success envelope with no record: not readable yet
-            return TaskStatus(
-                task_id=task_id,
-                family=family,
-                state="pending",
-                not_visible_yet=True,
-                raw=dict(answer.envelope or {}),
-            )
+        # 404, 422 "record is null", or a success envelope with no record: not readable yet.
+        if answer.code in (404, 422) or answer.http_status == 404 or answer.data is None:
+            return TaskStatus(task_id=task_id, family=family, state="pending", not_visible_yet=True, raw=raw)
         return parse_status(family, task_id, answer.data, endpoint=path)
 
     async def credits(self) -> float:
@@ -465,9 +509,10 @@ class KieAPI:
         """Stream a result file: ``async with api.stream(url) as chunks: async for c in chunks: ...``.
 
         Chunks are at most ``chunk_size`` bytes (capped at 1 MiB); the caller writes them to disk.
-        Failures before the first byte are retried like reads; after it, a failure raises
-        ``KieTransportError`` and the caller starts over. A 401/403/404/410 means the link is gone
-        or expired (``KieNotFoundError``): ask ``fresh_download_url`` for a new one.
+        Failures before the first byte are retried like reads; a transfer that breaks off after it
+        raises ``KieImageError`` (the file is truncated) and the caller starts over. A
+        401/403/404/410 means the link is gone or expired (``KieNotFoundError``): ask
+        ``fresh_download_url`` for a new one.
         """
         size = max(1024, min(int(chunk_size), MAX_CHUNK_SIZE))
         response, chunks, first = await self._open_stream(url, size)
@@ -593,9 +638,7 @@ class KieAPI:
             failure = _describe(exc)
         if failure is not None:
             await response.aclose()
-            return _StreamFailure(
-                KieTransportError(f"Downloading {where} failed before any data ({failure}).", endpoint=where)
-            )
+            return _StreamFailure(_truncated(where, failure))
         return response, chunks, first
 
     async def _continue_stream(
@@ -610,11 +653,7 @@ class KieAPI:
         except httpx.TransportError as exc:
             failure = _describe(exc)
         if failure is not None:
-            raise KieTransportError(
-                f"The download of {_safe_url(url)} broke off ({failure}).",
-                endpoint=_safe_url(url),
-                hint="Partial data must be discarded; download the file again.",
-            )
+            raise _truncated(_safe_url(url), failure)
 
     @staticmethod
     def _file_error(response: httpx.Response, where: str) -> KieAPIError:

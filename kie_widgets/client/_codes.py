@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import Any
 
 from kie_widgets.errors import (
     KieAPIError,
@@ -177,23 +178,14 @@ def api_error(
     if kie_message and kie_message.strip():
         message += f" — {kie_message.strip()[:300]!r}"
     message += "."
+    details: dict[str, Any] = {
+        "code": code,
+        "endpoint": endpoint,
+        "task_id": task_id,
+        "kie_message": kie_message,
+        "http_status": http_status,
+        "hint": rule.todo,
+    }
     if rule.error is KieRateLimitError:
-        return KieRateLimitError(
-            message,
-            retry_after=retry_after,
-            code=code,
-            endpoint=endpoint,
-            task_id=task_id,
-            kie_message=kie_message,
-            http_status=http_status,
-            hint=rule.todo,
-        )
-    return rule.error(
-        message,
-        code=code,
-        endpoint=endpoint,
-        task_id=task_id,
-        kie_message=kie_message,
-        http_status=http_status,
-        hint=rule.todo,
-    )
+        return KieRateLimitError(message, retry_after=retry_after, **details)
+    return rule.error(message, **details)

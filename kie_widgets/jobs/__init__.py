@@ -4,17 +4,20 @@
 wire layer (``client.KieAPI``) speaks HTTP, and the manifest journals every paid task before the
 first poll and records every downloaded image. The rules it keeps (DESIGN.md §6):
 
-* a create is never sent twice by us; an uncertain one is journaled as uncertain and reported,
-  and a create kie refused with 429 (so did not create) is sent again later;
-* creates are paced by kie's answers (20 per 10 s per key), at most a few on the wire at once;
+* a create is never sent twice by us; an uncertain one (no answer, or cancelled while on the wire)
+  is journaled as uncertain and reported, and one kie refused with 429 (so did not create) is
+  sent again later by the wire layer;
+* creates go through the key's rate limiter: 20 per 10 s, counted from kie's answers, at most a
+  few on the wire at once;
 * polling is adaptive (2–3 s for the first 30 s, 5–10 s to two minutes, 15–30 s after, jittered),
   waits out kie's "record not visible yet" window, and stops at a per-task deadline with
   ``KieWaitTimeoutError`` while the task stays pending in the journal (so does a cancellation);
 * results are downloaded at once, streamed to disk with a size cap, validated, then recorded;
   ``resume()`` collects pending tasks later and never records one result twice.
 
-Layout: ``_model`` (StatusUpdate, PollSchedule, Job), ``_inputs`` (input bytes), ``_pacer``
-(create pacing), ``_client`` (KieClient).
+Layout: ``_model`` (StatusUpdate, PollSchedule, Job), ``_inputs`` (loading, checking and uploading
+inputs), ``_follow`` (polling, downloading, recording), ``_client`` (KieClient: planning, submitting,
+journaling, fan-out, resume).
 """
 
 from __future__ import annotations

@@ -1,18 +1,178 @@
-"""Input images as bytes: content sniffing and encoding of PIL images and arrays (no Pillow import)."""
+"""Inputs: loading, checking and uploading the images a request names, and encoding them as bytes.
+
+``InputsMixin`` is the part of ``KieClient`` that turns a plan's inputs (paths, bytes, PIL images,
+arrays, asset ids) into checked bytes with their parent assets, and uploads them once per content.
+The functions below it sniff and encode image bytes without importing Pillow.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import struct
+import uuid
 import zlib
+from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kie_widgets.errors import (
-    KieValidationError,
-    Problem,
-)
+from kie_widgets.errors import KieValidationError, Problem
+from kie_widgets.jobs._model import Prepared
 
 if TYPE_CHECKING:
-    from kie_widgets.catalog import InputRef
+    from kie_widgets.assets import Manifest
+    from kie_widgets.catalog import InputRef, Plan
+    from kie_widgets.client import KieAPI
+    from kie_widgets.clock import Clock
+
+
+class InputsMixin:
+    """Input preparation and uploads for ``KieClient`` (which provides the attributes below)."""
+
+    api: KieAPI
+    clock: Clock
+    #: Upload URL and client-clock time, by the SHA-256 of the uploaded bytes.
+    _uploads: dict[str, tuple[str, float]]
+
+    if TYPE_CHECKING:
+
+        @property
+        def manifest(self) -> Manifest: ...
+
+    async def _prepare(
+        self,
+        plan: Plan,
+        *,
+        operation: str | None,
+        scene_id: int | str | None,
+        context: Mapping[str, Any] | None,
+    ) -> Prepared:
+        """Load and check every input (all problems at once), and hash the recipe. Nothing is sent."""
+        from kie_widgets.assets import recipe_hash
+
+        data: list[tuple[InputRef, bytes, str]] = []
+        parents: list[str] = []
+        problems: list[Problem] = []
+        for ref in plan.uploads:
+            try:
+                raw, parent = await asyncio.to_thread(self._input_bytes, ref)
+            except KieValidationError as exc:
+                problems.extend(exc.problems)
+                continue
+            except OSError as exc:
+                problems.append(Problem(ref.field, f"cannot read {ref.source!s}: {exc.strerror}"))
+                continue
+            if parent:
+                parents.append(parent)
+            mime = sniff_mime(raw)
+            if mime is None:
+                problems.append(
+                    Problem(ref.field, "is not a PNG, JPEG, WebP or GIF image", model=plan.display_name)
+                )
+                continue
+            if ref.mime_types and mime not in ref.mime_types:
+                problems.append(
+                    Problem(
+                        ref.field,
+                        f"{mime} is not accepted by {plan.display_name}",
+                        value=mime,
+                        allowed=", ".join(ref.mime_types),
+                    )
+                )
+            if ref.max_bytes and len(raw) > ref.max_bytes:
+                problems.append(
+                    Problem(
+                        ref.field,
+                        f"{fmt_bytes(len(raw))} is over {plan.display_name}'s limit of "
+                        f"{fmt_bytes(ref.max_bytes)}",
+                        value=len(raw),
+                    )
+                )
+            data.append((ref, raw, mime))
+        if problems:
+            raise KieValidationError(problems, model=plan.display_name)
+        for url in _urls_in(plan.body):
+            parent = self._parent_for_url(url)
+            if parent:
+                parents.append(parent)
+        input_hashes = [hashlib.sha256(raw).hexdigest() for _, raw, _ in data]
+        recipe = recipe_hash(plan.model_id, plan.params, input_hashes)
+        ctx = {k: v for k, v in (context or {}).items() if v is not None}
+        op = operation or ("generate" if plan.spec.mode == "text-to-image" else plan.spec.mode)
+        return Prepared(plan, op, data, parents, recipe, scene_id, ctx)
+
+    def _input_bytes(self, ref: InputRef) -> tuple[bytes, str | None]:
+        """The bytes of one input and, for a manifest asset, its id (the new image's parent)."""
+        source = ref.source
+        if ref.kind == "asset":
+            entry = self.manifest.get(str(source))
+            if entry is None:
+                raise KieValidationError([Problem(ref.field, f"no asset {source!r} in the manifest")])
+            return (self.manifest.root / entry["filename"]).read_bytes(), str(source)
+        if ref.kind == "bytes":
+            return bytes(source), None
+        if ref.kind == "pil":
+            return encode_pil(source, ref), None
+        if ref.kind == "array":
+            return png_from_array(source), None
+        path = Path(source).expanduser()
+        return path.read_bytes(), self._parent_for_path(path)
+
+    def _parent_for_path(self, path: Path) -> str | None:
+        try:
+            rel = path.resolve().relative_to(self.manifest.root.resolve()).as_posix()
+        except (ValueError, OSError):
+            return None
+        for entry in self.manifest.entries:
+            if entry.get("filename") == rel:
+                return str(entry.get("id"))
+        return None
+
+    def _parent_for_url(self, url: str) -> str | None:
+        for entry in self.manifest.entries:
+            if extra_of(entry, "source_url") == url:
+                return str(entry.get("id"))
+        return None
+
+    async def _resolve_inputs(self, prepared: Prepared) -> dict[str, Any]:
+        """Upload every local input (once per distinct content) and fill the placeholders."""
+        distinct = {hashlib.sha256(raw).hexdigest(): (raw, mime) for _, raw, mime in prepared.data}
+        urls = await asyncio.gather(*(self._upload(raw, mime) for raw, mime in distinct.values()))
+        by_digest = dict(zip(distinct, urls, strict=True))
+        return prepared.plan.resolve_body(
+            {ref.placeholder: by_digest[hashlib.sha256(raw).hexdigest()] for ref, raw, _ in prepared.data}
+        )
+
+    async def _upload(self, raw: bytes, mime: str) -> str:
+        digest = hashlib.sha256(raw).hexdigest()
+        cached = self._uploads.get(digest)
+        # kie keeps uploads for a day at least; reuse an upload for an hour.
+        if cached and self.clock.monotonic() - cached[1] < 3600:
+            return cached[0]
+        name = f"kie-{digest[:12]}-{uuid.uuid4().hex[:8]}{EXTENSIONS.get(mime, '.bin')}"
+        url = await self.api.upload(raw, filename=name, content_type=mime)
+        self._uploads[digest] = (url, self.clock.monotonic())
+        return url
+
+
+def extra_of(entry: Mapping[str, Any], key: str) -> Any:
+    """A key of an entry, top-level or inside its nested object of extra data."""
+    if key in entry:
+        return entry[key]
+    for value in entry.values():
+        if isinstance(value, Mapping) and key in value:
+            return value[key]
+    return None
+
+
+def _urls_in(body: Any) -> list[str]:
+    if isinstance(body, str):
+        return [body] if body.startswith(("http://", "https://")) else []
+    if isinstance(body, Mapping):
+        return [u for k, v in body.items() if k != "callBackUrl" for u in _urls_in(v)]
+    if isinstance(body, (list, tuple)):
+        return [u for v in body for u in _urls_in(v)]
+    return []
 
 
 # --------------------------------------------------------------------------------------------

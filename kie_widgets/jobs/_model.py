@@ -135,5 +135,5 @@ class Prepared:
     data: list[tuple[InputRef, bytes, str]]  # (ref, bytes, mime) per upload placeholder
     parents: list[str]
     recipe: str
-    scene_id: str | None
+    scene_id: int | str | None
     context: dict[str, Any]

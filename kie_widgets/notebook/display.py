@@ -111,6 +111,7 @@ class StatusLine:
         text = status_text(label, self.state, elapsed=0.0)
         self.handle: DisplayHandle | None = display(status_bundle(text), raw=True, display_id=True)
         self._last_state = self.state
+        self._last_text = text
 
     @property
     def elapsed(self) -> float:
@@ -154,7 +155,6 @@ class StatusLine:
             changed = self.state != self._last_state
             if not changed and (not self.live or (not force and now - self._last_shown < self.min_interval)):
                 return
-            self._last_shown, self._last_state = now, self.state
             text = status_text(
                 self.label,
                 self.state,
@@ -163,6 +163,9 @@ class StatusLine:
                 task_id=self.task_id,
                 message=self.message,
             )
+            if text == self._last_text:
+                return  # the elapsed time shows whole seconds: most ticks would repeat the same line
+            self._last_shown, self._last_state, self._last_text = now, self.state, text
             self._publish(status_bundle(text, failed=self.state in {"failed", "timeout"}))
 
     def update(
@@ -207,11 +210,10 @@ ThumbnailMaker = Callable[[Any], Thumbnail | None]
 def entry_extra(asset: Any) -> dict[str, Any]:
     """The nested object of extra keys in an asset's manifest entry (task id, credits, ...)."""
     entry = getattr(asset, "entry", None) or {}
-    for key in ("kie_widgets", "extra", "kie", "meta", "metadata"):
-        value = entry.get(key)
-        if isinstance(value, dict):
-            return value
-    return {}
+    # "kie" is the manifest's extras key (assets.schema.EXTRA_KEY); not imported, to keep
+    # `%load_ext` from loading the assets package.
+    value = entry.get("kie")
+    return value if isinstance(value, dict) else {}
 
 
 def asset_size(asset: Any) -> str:

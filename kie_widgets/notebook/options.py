@@ -45,6 +45,14 @@ def parse_line(parser: MagicArgumentParser, line: str) -> Any:
     return parser.parse_args(argv)
 
 
+def parse_or_help(parser: MagicArgumentParser, line: str) -> Any:
+    """``parse_line``, but when ``--help`` is asked for, print the parser's help and return None."""
+    args = parse_line(parser, line)
+    if args is None:
+        print(parser.format_help())
+    return args
+
+
 def _parser(prog: str, description: str) -> MagicArgumentParser:
     parser = MagicArgumentParser(prog=prog, description=description)
     parser.add_argument("-h", "--help", action="store_true", help="Show this help and do nothing else.")
@@ -384,10 +392,38 @@ def interpolate(text: str, namespace: Mapping[str, Any]) -> str:
         ) from None
 
 
+_FIELD_ROOT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def expand_line(line: str, namespace: Mapping[str, Any]) -> str:
+    """The magic's line with IPython's own expansion (``{expr}``, ``$name``; ``{{ }}`` literal).
+
+    One difference: where IPython silently keeps a line whose ``{name}`` names no variable (and
+    would send ``{name}`` to kie as text), this is a UsageError naming it.
+    """
+    try:
+        fields = [name for _text, name, _spec, _conv in string.Formatter().parse(line) if name]
+    except ValueError:
+        fields = []  # unbalanced braces: IPython keeps such a line as it is, and so do we
+    for name in fields:
+        root = _FIELD_ROOT.match(name)
+        if root and root.group() not in namespace:
+            raise UsageError(
+                f"{{{name}}} on the magic line: {root.group()!r} is not a defined variable; define it "
+                f"first, or write {{{{{name}}}}} for literal braces."
+            )
+    from IPython.utils.text import DollarFormatter
+
+    try:
+        return DollarFormatter().vformat(line, args=[], kwargs=dict(namespace))
+    except Exception:  # IPython's rule: a line that cannot be formatted is used as it is
+        return line
+
+
 def prompt_from_cell(cell: str | None, line_prompt: str | None, namespace: Mapping[str, Any]) -> str | None:
     """The prompt: the cell body (interpolated, stripped), else ``--prompt``, else None.
 
-    ``--prompt`` is taken as it is: IPython has already expanded ``{name}`` on the magic's line, and a
+    ``--prompt`` is taken as it is: ``expand_line`` has already expanded ``{name}`` on the line, and a
     second pass would turn the ``{{`` it left as ``{`` into an error.
     """
     body = (cell or "").strip()
@@ -405,12 +441,14 @@ __all__ = [
     "RunOptions",
     "ShorthandArgs",
     "check_source",
+    "expand_line",
     "generate_parser",
     "history_parser",
     "interpolate",
     "list_parser",
     "parse_generate",
     "parse_line",
+    "parse_or_help",
     "parse_scene",
     "parse_set",
     "parse_shorthand",

@@ -20,7 +20,7 @@ class Renderer:
 
         side = self.side
         while side >= 32:
-            data, mime = thumbnail(asset.path, max_side=side)
+            data, mime = thumbnail(asset.path, max_side=side, cache=getattr(asset, "cache_thumbnails", True))
             # base64 grows the bytes by a third in the saved notebook; the bound is on what is saved.
             if (len(data) * 4) // 3 <= self.max_bytes:
                 return ui.Thumbnail(data=data, mimetype=mime)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from kie_widgets.config import SANDBOX_API_KEY
 
@@ -138,7 +138,8 @@ class SandboxConfig:
     counters, so one config serves many runs); inspect ``sandbox.faults`` for their ``hits``.
     """
 
-    api_key: str = SANDBOX_API_KEY
+    #: kept out of the repr: a real key may be passed with --api-key
+    api_key: str = field(default=SANDBOX_API_KEY, repr=False)
     credits: float = 1000.0
     waiting: float = 1.0
     queuing: float = 1.0
@@ -183,7 +184,7 @@ class SandboxConfig:
     max_upload_bytes: int = 100 * 1024 * 1024
     #: per model id: a flat price per request that overrides the catalog's
     prices: Mapping[str, float] = field(default_factory=dict)
-    webhook_hmac_key: str | None = None
+    webhook_hmac_key: str | None = field(default=None, repr=False)
     callback_transport: httpx.AsyncBaseTransport | None = None
     callback_retries: int = 3
     callback_retry_delay: float = 0.0
@@ -198,12 +199,6 @@ class SandboxConfig:
         base = self.waiting + self.queuing + self.generating
         scale = total / base if base > 0 else 0.0
         return (self.waiting * scale, self.queuing * scale, self.generating * scale if base else total)
-
-    def with_overrides(self, **changes: Any) -> SandboxConfig:
-        """A copy with some fields changed."""
-        from dataclasses import replace
-
-        return replace(self, **changes)
 
 
 __all__ = ["FAULT_KINDS", "ROUTES", "Fault", "SandboxConfig", "parse_faults"]

@@ -21,8 +21,8 @@ import threading
 import time
 import traceback
 from collections import OrderedDict, deque
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -33,6 +33,14 @@ from kie_widgets.clock import Clock, RealClock
 from kie_widgets.errors import KieValidationError
 from kie_widgets.sandbox import _images
 from kie_widgets.sandbox._config import Fault, SandboxConfig
+from kie_widgets.sandbox._records import (
+    CallbackRecord,
+    Incoming,
+    Reply,
+    RequestRecord,
+    SandboxTask,
+    StoredFile,
+)
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -87,148 +95,6 @@ _RENDER_BUDGET = 64 * 1024 * 1024
 _DEFAULT_UA_PREFIXES = ("python-httpx/", "python-urllib/", "python-requests/")
 
 
-@dataclass
-class Incoming:
-    """One request as the emulator sees it (header names lower-case)."""
-
-    method: str
-    host: str
-    path: str
-    query: Mapping[str, str]
-    headers: Mapping[str, str]
-    body: bytes = b""
-
-
-@dataclass
-class Reply:
-    """One answer. ``action`` asks the carrier to misbehave instead of (or while) answering:
-    ``"connect"``/``"reset"`` (no answer), ``"timeout"`` (hold, then no answer) or ``"truncate"``
-    (send ``cut`` bytes of the body, then drop the connection)."""
-
-    status: int = 200
-    headers: dict[str, str] = field(default_factory=dict)
-    body: bytes = b""
-    stream: Iterator[bytes] | None = None
-    length: int | None = None
-    action: str | None = None
-    delay: float = 0.0
-    cut: int = 0
-
-    def chunks(self) -> Iterator[bytes]:
-        """The body as chunks (streams stay lazy)."""
-        if self.stream is not None:
-            yield from self.stream
-        elif self.body:
-            yield self.body
-
-    @property
-    def content_length(self) -> int:
-        """Length of the full body."""
-        return self.length if self.length is not None else len(self.body)
-
-
-@dataclass
-class RequestRecord:
-    """One logged request. The Authorization header is never kept, only whether it was accepted."""
-
-    method: str
-    host: str
-    path: str
-    query: dict[str, str]
-    json: Any
-    at: float
-    authorized: bool | None = None
-    user_agent: str | None = None
-
-
-@dataclass
-class CallbackRecord:
-    """One callback kie would send to ``callBackUrl``, and what came of it."""
-
-    url: str
-    task_id: str
-    family: str
-    body: dict[str, Any]
-    headers: dict[str, str]
-    attempts: int = 0
-    status: int | None = None
-    delivered: bool = False
-    error: str | None = None
-
-
-@dataclass
-class SandboxTask:
-    """One task: what was asked, when, and how it will end. Its state is computed from the clock."""
-
-    task_id: str
-    family: str
-    endpoint: str
-    model_id: str
-    model_name: str
-    mode: str
-    body: dict[str, Any]
-    created: float
-    phases: tuple[float, float, float]
-    n: int
-    price: float
-    fmt: str
-    prompt: str
-    inputs: tuple[str, ...]
-    callback_url: str | None
-    #: the model's wire fields with kie's documented defaults filled in (what the image follows)
-    params: dict[str, Any] = field(default_factory=dict)
-    fail_code: int | None = None
-    fail_message: str | None = None
-    failed_at: float | None = None
-    settled: bool = False
-    charged: float = 0.0
-
-    @property
-    def ends(self) -> float:
-        """Clock time at which the task reaches success or fail."""
-        if self.failed_at is not None:
-            return self.failed_at
-        return self.created + sum(self.phases)
-
-    def state(self, now: float) -> str:
-        """Market state name at ``now``: waiting, queuing, generating, success or fail."""
-        if now >= self.ends:
-            return "fail" if self.fail_code is not None else "success"
-        waiting, queuing, _ = self.phases
-        if now < self.created + waiting:
-            return "waiting"
-        if now < self.created + waiting + queuing:
-            return "queuing"
-        return "generating"
-
-    def progress(self, now: float) -> float:
-        """Fraction of the generating phase done (1.0 on success)."""
-        state = self.state(now)
-        if state == "success":
-            return 1.0
-        waiting, queuing, generating = self.phases
-        start = self.created + waiting + queuing
-        if generating <= 0 or now <= start:
-            return 0.0
-        return min(0.99, (now - start) / generating)
-
-    def updated(self, now: float) -> float:
-        """Time of the last state change at or before ``now``."""
-        waiting, queuing, _ = self.phases
-        marks = [self.created, self.created + waiting, self.created + waiting + queuing, self.ends]
-        return max(m for m in marks if m <= now)
-
-
-@dataclass
-class StoredFile:
-    """An uploaded file kept by the sandbox."""
-
-    data: bytes
-    mime: str
-    stored: float
-    path: str
-
-
 def _documented_defaults(spec: Any) -> dict[str, Any]:
     """The catalog's documented defaults of a model's wire fields (empty if it has none)."""
     out: dict[str, Any] = {}
@@ -269,7 +135,6 @@ class Sandbox:
         self.errors: list[str] = []
         self.faults: list[Fault] = [replace(f) for f in self.config.faults]
         self._balance = float(self.config.credits)
-        self._reserved = 0.0
         self._creates: deque[float] = deque()
         self._reads: deque[float] = deque()
         self._signed: dict[str, tuple[str, int, float]] = {}
@@ -280,7 +145,6 @@ class Sandbox:
         self._pending: list[CallbackRecord] = []
         self._inflight: set[asyncio.Task[None]] = set()
         self._transport: httpx.AsyncBaseTransport | None = None
-        self._bases = (self.config.result_base, self.config.upload_file_base, self.config.signed_base)
 
     def __repr__(self) -> str:
         return f"Sandbox(tasks={len(self.tasks)}, balance={self._balance:g}, clock={self.clock!r})"
@@ -318,7 +182,6 @@ class Sandbox:
         url = url.rstrip("/")
         with self._lock:
             self.config = replace(self.config, result_base=url, upload_file_base=url, signed_base=url)
-            self._bases = (url, url, url)
 
     def settle(self) -> None:
         """Book every task that ended by now: debit successes, release failures, queue callbacks."""
@@ -329,7 +192,6 @@ class Sandbox:
             )
             for task in due:
                 task.settled = True
-                self._reserved -= task.price
                 if task.fail_code is None:
                     self._balance -= task.price
                     task.charged = task.price
@@ -458,6 +320,9 @@ class Sandbox:
                 body = json.loads(req.body)
             except ValueError:
                 body = None
+        if isinstance(body, dict) and isinstance(body.get("base64Data"), str):
+            # The log lives as long as the sandbox: keep what was sent, not the file itself.
+            body = {**body, "base64Data": f"<{len(body['base64Data'])} characters>"}
         record = RequestRecord(req.method, req.host, req.path, dict(req.query), body, self.clock.time())
         self.requests.append(record)
         if len(self.requests) > _MAX_LOG:
@@ -595,7 +460,9 @@ class Sandbox:
             if len(self._creates) >= count:
                 return self._envelope(429)
         price = float(self.config.prices.get(spec.id, spec.price(body)))
-        if self._balance - self._reserved < price:
+        # Credits of running tasks are spoken for: kie refuses a create the balance cannot cover.
+        reserved = sum(t.price for t in self.tasks.values() if not t.settled)
+        if self._balance - reserved < price:
             return self._envelope(402)
         self._creates.append(now)
         task = self._new_task(family, endpoint, spec, body, price, now)
@@ -604,7 +471,6 @@ class Sandbox:
             code = fail.code or (500 if family == "gpt4o" else 501)
             self._plan_failure(task, code, fail.message)
         self.tasks[task.task_id] = task
-        self._reserved += price
         return self._json(200, {"code": 200, "msg": "success", "data": {"taskId": task.task_id}})
 
     def _new_task(
@@ -663,8 +529,9 @@ class Sandbox:
         )
 
     # ---------------------------------------------------------------- status
-    def _task_for(self, family: str, task_id: str | None) -> SandboxTask | None:
-        task = self.tasks.get(task_id or "")
+    def _task_for(self, family: str, task_id: Any) -> SandboxTask | None:
+        # A JSON body can carry any type here; only a string can name a task.
+        task = self.tasks.get(task_id) if isinstance(task_id, str) else None
         if task is None or task.family != family:
             return None
         return task
@@ -784,7 +651,8 @@ class Sandbox:
 
     def _is_ours(self, url: str) -> bool:
         parts = urlsplit(url)
-        base_hosts = {urlsplit(b).netloc for b in self._bases}
+        cfg = self.config
+        base_hosts = {urlsplit(b).netloc for b in (cfg.result_base, cfg.upload_file_base, cfg.signed_base)}
         return parts.netloc in base_hosts and parts.path.startswith(FILE_PREFIXES)
 
     def _locate(self, path: str) -> tuple[str, Any, float] | None:

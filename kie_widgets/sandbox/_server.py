@@ -18,7 +18,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from kie_widgets.sandbox._core import Incoming, Sandbox
+from kie_widgets.sandbox._core import Sandbox
+from kie_widgets.sandbox._records import Incoming
 
 
 def is_loopback(host: str) -> bool:

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from kie_widgets.sandbox._core import FILE_PREFIXES, Incoming, Reply
+from kie_widgets.sandbox._core import FILE_PREFIXES
+from kie_widgets.sandbox._records import Incoming, Reply
 
 if TYPE_CHECKING:
     from kie_widgets.sandbox._core import Sandbox

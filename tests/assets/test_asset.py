@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import re
 
+import pytest
 from kie_assets_helpers import image_bytes
 
 from kie_widgets.assets import Asset, Manifest, save_image_bytes
@@ -41,11 +43,34 @@ def test_mimebundle_is_a_small_thumbnail_with_an_escaped_caption(manifest: Manif
     asset = _asset(manifest)
     bundle = asset._repr_mimebundle_()
     full = asset.path.read_bytes()
-    thumb = base64.b64decode(bundle["image/jpeg"])
+    match = re.search(r'src="data:image/jpeg;base64,([A-Za-z0-9+/=]+)"', bundle["text/html"])
+    assert match is not None
+    thumb = base64.b64decode(match.group(1))
     assert len(thumb) < len(full) / 4
     assert len(bundle["text/html"]) < 100_000
     assert "<b>" not in bundle["text/html"]
     assert bundle["text/plain"].startswith("img-001 · Imagen 4 · v1 · scene 1")
+
+
+def test_mimebundle_carries_the_thumbnail_only_once(manifest: Manifest) -> None:
+    """Displaying an asset stores one copy of its thumbnail: the captioned figure, no second image."""
+    bundle = _asset(manifest)._repr_mimebundle_()
+    assert set(bundle) == {"text/plain", "text/html"}
+    assert bundle["text/html"].count("base64,") == 1
+    assert "<figcaption" in bundle["text/html"]
+
+
+def test_showing_an_asset_outside_the_assets_folder_writes_nothing_there(
+    manifest: Manifest, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """An entry pointing outside the project gets a thumbnail, but no cache folder beside the file."""
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    outside = elsewhere / "holiday.png"
+    outside.write_bytes(image_bytes("PNG", (640, 480), noise=True))
+    entry = manifest.add_image(str(outside), "a beach", "Imagen 4", PARAMS)
+    bundle = Asset.from_entry(entry, manifest)._repr_mimebundle_()
+    assert "base64," in bundle["text/html"]
+    assert sorted(p.name for p in elsewhere.iterdir()) == ["holiday.png"]
 
 
 def test_mimebundle_of_a_missing_file_is_still_readable(manifest: Manifest) -> None:

@@ -90,6 +90,24 @@ async def test_truncated_image_is_rejected(tmp_path: Path, fmt: str) -> None:
     assert _temps(tmp_path) == []
 
 
+def test_truncated_jpeg_is_rejected_even_when_pillow_loads_truncated_images(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An end marker inside a metadata segment does not hide a cut-off scan, whatever Pillow allows."""
+    from PIL import ImageFile
+
+    data = image_bytes("JPEG", (200, 150), noise=True)
+    # An APP1 segment whose payload holds FF D9, as an embedded EXIF thumbnail's end marker would.
+    payload = b"Exif\x00\x00" + b"\xff\xd8thumbnail\xff\xd9"
+    app1 = b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload
+    tagged = data[:2] + app1 + data[2:]
+    path = tmp_path / "cut.jpg"
+    path.write_bytes(tagged[: len(tagged) * 2 // 3])
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)  # someone else's process-wide switch
+    with pytest.raises(KieImageError, match="truncated"):
+        validate_image_file(path)
+
+
 @pytest.mark.parametrize(
     ("data", "said"),
     [

@@ -48,6 +48,18 @@ def test_scene_numbers_are_two_digits_like_the_document() -> None:
     assert scene_part(None) == ""
 
 
+@pytest.mark.parametrize("scene_id", ["²", "٣", 10**40, "9" * 200])
+def test_odd_numeric_scene_ids_still_record_the_paid_image(project: Path, scene_id: object) -> None:
+    """A scene id of superscript or non-ASCII digits, or a huge number, names the file instead of failing."""
+    manifest = Manifest(lock_timeout=5)
+    saved = save_image_bytes(image_bytes(), folder=manifest.images_dir)
+    entry = manifest.record_image(saved, prompt="p", model="m", parameters=PARAMS, scene_id=scene_id)
+    path = (manifest.root / entry["filename"]).resolve()
+    assert path.parent == manifest.images_dir.resolve()
+    assert path.is_file()
+    assert entry["scene_id"] == scene_id
+
+
 @pytest.mark.parametrize("hostile", HOSTILE)
 def test_hostile_prompt_and_scene_id_stay_inside_images_dir(project: Path, hostile: str) -> None:
     """With a pattern using prompt, scene and model, a hostile value still lands directly in images/."""

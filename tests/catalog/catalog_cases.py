@@ -12,12 +12,28 @@ FOUR_O = "/api/v1/gpt4o-image/generate"
 FLUX = "/api/v1/flux/kontext/generate"
 
 
-def _m(model: str, **inp: Any) -> dict[str, Any]:
+#: (spec key, user model name, plan() keywords, endpoint, exact body)
+BodyCase = tuple[str, str, dict[str, Any], str, dict[str, Any]]
+#: (spec key, wire body, credits kie charges, images produced)
+PriceCase = tuple[str, dict[str, Any], float, int]
+
+
+def _m(model: str, /, **inp: Any) -> dict[str, Any]:
     return {"model": model, "input": inp}
 
 
-# (spec key, user model name, plan() keywords, endpoint, exact body) — bodies follow kie-api.md §2, §3, §5.
-BODY_CASES: list[tuple[str, str, dict[str, Any], str, dict[str, Any]]] = [
+def _market(key: str, name: str, kwargs: dict[str, Any], /, **inp: Any) -> BodyCase:
+    """A Market body case: the spec key is also the wire model id."""
+    return (key, name, kwargs, MARKET, _m(key, **inp))
+
+
+def _priced(key: str, credits: float, n: int, /, **inp: Any) -> PriceCase:
+    """A Market price case: the spec key is also the wire model id."""
+    return (key, _m(key, **inp), credits, n)
+
+
+# Bodies follow kie-api.md §2, §3, §5.
+BODY_CASES: list[BodyCase] = [
     (
         "gpt4o-image",
         "4o Image",
@@ -53,239 +69,216 @@ BODY_CASES: list[tuple[str, str, dict[str, Any], str, dict[str, Any]]] = [
         FLUX,
         {"prompt": "Stormy sky", "inputImage": IMG, "model": "flux-kontext-max", "safetyTolerance": 1},
     ),
-    (
+    _market(
         "google/imagen4",
         "Imagen 4",
         {"prompt": "A cabin", "aspect_ratio": "16:9", "seed": 42},
-        MARKET,
-        _m("google/imagen4", prompt="A cabin", aspect_ratio="16:9", seed="42"),
+        prompt="A cabin",
+        aspect_ratio="16:9",
+        seed="42",
     ),
-    (
+    _market(
         "google/imagen4-fast",
         "imagen 4 fast",
         {"prompt": "A cabin", "seed": 42, "negative_prompt": "fog"},
-        MARKET,
-        _m("google/imagen4-fast", prompt="A cabin", negative_prompt="fog", seed=42),
+        prompt="A cabin",
+        negative_prompt="fog",
+        seed=42,
     ),
-    (
+    _market(
         "google/imagen4-ultra",
         "google/imagen4-ultra",
         {"prompt": "A cabin", "aspect_ratio": "auto"},
-        MARKET,
-        _m("google/imagen4-ultra", prompt="A cabin", aspect_ratio="auto"),
+        prompt="A cabin",
+        aspect_ratio="auto",
     ),
-    (
+    _market(
         "google/nano-banana",
         "Nano Banana",
         {"prompt": "A fox", "aspect_ratio": "21:9", "output_format": "jpg"},
-        MARKET,
-        _m("google/nano-banana", prompt="A fox", aspect_ratio="21:9", output_format="jpeg"),
+        prompt="A fox",
+        aspect_ratio="21:9",
+        output_format="jpeg",
     ),
-    (
+    _market(
         "google/nano-banana-edit",
         "nano banana",
         {"prompt": "Add a hat", "images": [IMG, IMG2]},
-        MARKET,
-        _m("google/nano-banana-edit", image_urls=[IMG, IMG2], prompt="Add a hat"),
+        image_urls=[IMG, IMG2],
+        prompt="Add a hat",
     ),
-    (
+    _market(
         "nano-banana-pro",
         "Nano Banana Pro",
         {"prompt": "A fox", "images": [IMG], "resolution": "4k", "output_format": "jpeg"},
-        MARKET,
-        _m("nano-banana-pro", prompt="A fox", image_input=[IMG], output_format="jpg", resolution="4K"),
+        prompt="A fox",
+        image_input=[IMG],
+        output_format="jpg",
+        resolution="4K",
     ),
-    (
+    _market(
         "nano-banana-2",
         "Nano Banana 2",
         {"prompt": "A skyline", "aspect_ratio": "8:1"},
-        MARKET,
-        _m("nano-banana-2", prompt="A skyline", aspect_ratio="8:1"),
+        prompt="A skyline",
+        aspect_ratio="8:1",
     ),
-    (
+    _market(
         "nano-banana-2-lite",
         "nano-banana-2-lite",
         {"prompt": "A skyline"},
-        MARKET,
-        _m("nano-banana-2-lite", aspect_ratio="auto", prompt="A skyline"),
+        aspect_ratio="auto",
+        prompt="A skyline",
     ),
-    (
+    _market(
         "bytedance/seedream",
         "Seedream 3",
         {"prompt": "A lake", "aspect_ratio": "16:9", "seed": 7},
-        MARKET,
-        _m("bytedance/seedream", prompt="A lake", image_size="landscape_16_9", seed=7),
+        prompt="A lake",
+        image_size="landscape_16_9",
+        seed=7,
     ),
-    (
+    _market(
         "bytedance/seedream-v4-text-to-image",
         "Seedream 4.0",
         {"prompt": "A set of 3 posters", "n": 3, "resolution": "2K", "aspect_ratio": "3:2"},
-        MARKET,
-        _m(
-            "bytedance/seedream-v4-text-to-image",
-            prompt="A set of 3 posters",
-            image_resolution="2K",
-            image_size="landscape_3_2",
-            max_images=3,
-        ),
+        prompt="A set of 3 posters",
+        image_resolution="2K",
+        image_size="landscape_3_2",
+        max_images=3,
     ),
-    (
+    _market(
         "bytedance/seedream-v4-edit",
         "Seedream 4",
         {"prompt": "Warmer light", "images": [IMG], "aspect_ratio": "21:9"},
-        MARKET,
-        _m(
-            "bytedance/seedream-v4-edit", image_urls=[IMG], prompt="Warmer light", image_size="landscape_21_9"
-        ),
+        image_urls=[IMG],
+        prompt="Warmer light",
+        image_size="landscape_21_9",
     ),
-    (
+    _market(
         "seedream/4.5-text-to-image",
         "Seedream 4.5",
         {"prompt": "Neon art", "aspect_ratio": "16:9"},
-        MARKET,
-        _m("seedream/4.5-text-to-image", aspect_ratio="16:9", prompt="Neon art", quality="basic"),
+        aspect_ratio="16:9",
+        prompt="Neon art",
+        quality="basic",
     ),
-    (
+    _market(
         "seedream/4.5-edit",
         "seedream-4.5",
         {"prompt": "Neon art", "images": [IMG], "resolution": "4K"},
-        MARKET,
-        _m("seedream/4.5-edit", aspect_ratio="1:1", image_urls=[IMG], prompt="Neon art", quality="high"),
+        aspect_ratio="1:1",
+        image_urls=[IMG],
+        prompt="Neon art",
+        quality="high",
     ),
-    (
+    _market(
         "seedream/5-lite-text-to-image",
         "Seedream 5 Lite",
         {"prompt": "A lighthouse", "resolution": "3K", "output_format": "jpg"},
-        MARKET,
-        _m(
-            "seedream/5-lite-text-to-image",
-            aspect_ratio="1:1",
-            prompt="A lighthouse",
-            quality="high",
-            output_format="jpeg",
-        ),
+        aspect_ratio="1:1",
+        prompt="A lighthouse",
+        quality="high",
+        output_format="jpeg",
     ),
-    (
+    _market(
         "seedream/5-lite-image-to-image",
         "Seedream 5 Lite",
         {"prompt": "As watercolor", "images": [IMG]},
-        MARKET,
-        _m(
-            "seedream/5-lite-image-to-image",
-            aspect_ratio="1:1",
-            image_urls=[IMG],
-            prompt="As watercolor",
-            quality="basic",
-        ),
+        aspect_ratio="1:1",
+        image_urls=[IMG],
+        prompt="As watercolor",
+        quality="basic",
     ),
-    (
+    _market(
         "seedream/5-pro-text-to-image",
         "Seedream 5 Pro",
         {"prompt": "A lighthouse", "quality": "high"},
-        MARKET,
-        _m("seedream/5-pro-text-to-image", aspect_ratio="1:1", prompt="A lighthouse", quality="high"),
+        aspect_ratio="1:1",
+        prompt="A lighthouse",
+        quality="high",
     ),
-    (
+    _market(
         "seedream/5-pro-image-to-image",
         "Seedream 5 Pro",
         {"prompt": "Merge them", "images": [IMG, IMG2]},
-        MARKET,
-        _m(
-            "seedream/5-pro-image-to-image",
-            aspect_ratio="1:1",
-            image_urls=[IMG, IMG2],
-            prompt="Merge them",
-            quality="basic",
-        ),
+        aspect_ratio="1:1",
+        image_urls=[IMG, IMG2],
+        prompt="Merge them",
+        quality="basic",
     ),
-    (
+    _market(
         "seedream/5-pro-layer-decomposition",
         "Seedream 5 Pro Layer Decomposition",
         {"image": IMG, "resolution": "1.5K"},
-        MARKET,
-        _m("seedream/5-pro-layer-decomposition", image_url=IMG, size="1.5K"),
+        image_url=IMG,
+        size="1.5K",
     ),
-    (
+    _market(
         "grok-imagine/text-to-image",
         "Grok Imagine",
         {"prompt": "A castle", "aspect_ratio": "2:3"},
-        MARKET,
-        _m("grok-imagine/text-to-image", prompt="A castle", aspect_ratio="2:3"),
+        prompt="A castle",
+        aspect_ratio="2:3",
     ),
-    (
+    _market(
         "grok-imagine/image-to-image",
         "Grok Imagine",
         {"prompt": "@image1 at night", "images": [IMG]},
-        MARKET,
-        _m("grok-imagine/image-to-image", image_urls=[IMG], prompt="@image1 at night"),
+        image_urls=[IMG],
+        prompt="@image1 at night",
     ),
-    (
+    _market(
         "grok-imagine-image-2-0/text-to-image",
         "Grok Imagine 2",
         {"prompt": "A castle"},
-        MARKET,
-        _m("grok-imagine-image-2-0/text-to-image", aspect_ratio="1:1", prompt="A castle"),
+        aspect_ratio="1:1",
+        prompt="A castle",
     ),
-    (
+    _market(
         "grok-imagine-image-2-0/image-edit",
         "Grok Imagine Image 2.0 Edit",
         {"prompt": "Make the door red", "task_id": "task_1", "mask_indexs": [0, 2]},
-        MARKET,
-        _m(
-            "grok-imagine-image-2-0/image-edit",
-            prompt="Make the door red",
-            task_id="task_1",
-            mask_indexs=[0, 2],
-        ),
+        prompt="Make the door red",
+        task_id="task_1",
+        mask_indexs=[0, 2],
     ),
-    (
-        "grok-imagine-image-2-0/segment-map",
-        "grok-imagine-image-2-0/segment-map",
-        {},
-        MARKET,
-        _m("grok-imagine-image-2-0/segment-map"),
-    ),
-    (
+    _market("grok-imagine-image-2-0/segment-map", "grok-imagine-image-2-0/segment-map", {}),
+    _market(
         "flux-2/pro-text-to-image",
         "Flux-2",
         {"prompt": "A watch", "resolution": "2K"},
-        MARKET,
-        _m("flux-2/pro-text-to-image", aspect_ratio="1:1", prompt="A watch", resolution="2K"),
+        aspect_ratio="1:1",
+        prompt="A watch",
+        resolution="2K",
     ),
-    (
+    _market(
         "flux-2/pro-image-to-image",
         "Flux 2",
         {"prompt": "On marble", "images": [IMG], "aspect_ratio": "auto"},
-        MARKET,
-        _m(
-            "flux-2/pro-image-to-image",
-            aspect_ratio="auto",
-            input_urls=[IMG],
-            prompt="On marble",
-            resolution="1K",
-        ),
+        aspect_ratio="auto",
+        input_urls=[IMG],
+        prompt="On marble",
+        resolution="1K",
     ),
-    (
+    _market(
         "flux-2/flex-text-to-image",
         "Flux-2 Flex",
         {"prompt": "A watch", "aspect_ratio": "9:16"},
-        MARKET,
-        _m("flux-2/flex-text-to-image", aspect_ratio="9:16", prompt="A watch", resolution="1K"),
+        aspect_ratio="9:16",
+        prompt="A watch",
+        resolution="1K",
     ),
-    (
+    _market(
         "flux-2/flex-image-to-image",
         "Flux-2 Flex",
         {"prompt": "On wood", "images": [IMG, IMG2]},
-        MARKET,
-        _m(
-            "flux-2/flex-image-to-image",
-            aspect_ratio="1:1",
-            input_urls=[IMG, IMG2],
-            prompt="On wood",
-            resolution="1K",
-        ),
+        aspect_ratio="1:1",
+        input_urls=[IMG, IMG2],
+        prompt="On wood",
+        resolution="1K",
     ),
-    (
+    _market(
         "qwen/text-to-image",
         "Qwen",
         {
@@ -295,73 +288,72 @@ BODY_CASES: list[tuple[str, str, dict[str, Any], str, dict[str, Any]]] = [
             "seed": 1,
             "output_format": "jpeg",
         },
-        MARKET,
-        _m(
-            "qwen/text-to-image",
-            prompt="A canal",
-            image_size="landscape_4_3",
-            negative_prompt="boats",
-            output_format="jpeg",
-            seed=1,
-        ),
+        prompt="A canal",
+        image_size="landscape_4_3",
+        negative_prompt="boats",
+        output_format="jpeg",
+        seed=1,
     ),
-    (
+    _market(
         "qwen/image-to-image",
         "Qwen Image-to-Image",
         {"prompt": "Autumn", "image": IMG, "strength": 0.5},
-        MARKET,
-        _m("qwen/image-to-image", image_url=IMG, prompt="Autumn", strength=0.5),
+        image_url=IMG,
+        prompt="Autumn",
+        strength=0.5,
     ),
-    (
+    _market(
         "qwen/image-edit",
         "qwen",
         {"prompt": "Remove the car", "image": IMG, "n": 2},
-        MARKET,
-        _m("qwen/image-edit", image_url=IMG, prompt="Remove the car", num_images="2"),
+        image_url=IMG,
+        prompt="Remove the car",
+        num_images="2",
     ),
-    (
+    _market(
         "qwen2/text-to-image",
         "Qwen 2",
         {"prompt": "A canal", "aspect_ratio": "9:16"},
-        MARKET,
-        _m("qwen2/text-to-image", prompt="A canal", image_size="9:16"),
+        prompt="A canal",
+        image_size="9:16",
     ),
-    (
+    _market(
         "qwen2/image-edit",
         "Qwen 2",
         {"prompt": "Add rain", "images": [IMG]},
-        MARKET,
-        _m("qwen2/image-edit", image_url=IMG, prompt="Add rain"),
+        image_url=IMG,
+        prompt="Add rain",
     ),
-    (
+    _market(
         "qwen3/text-to-image",
         "Qwen 3",
         {"prompt": "A canal", "resolution": "2K", "negative_prompt": "people"},
-        MARKET,
-        _m("qwen3/text-to-image", prompt="A canal", negative_prompt="people", resolution="2K"),
+        prompt="A canal",
+        negative_prompt="people",
+        resolution="2K",
     ),
-    (
+    _market(
         "qwen3/image-to-image",
         "Qwen 3",
         {"prompt": "Add snow", "images": [IMG]},
-        MARKET,
-        _m("qwen3/image-to-image", image_urls=[IMG], prompt="Add snow"),
+        image_urls=[IMG],
+        prompt="Add snow",
     ),
-    (
+    _market(
         "qwen3/pro-text-to-image",
         "Qwen 3 Pro",
         {"prompt": "A canal", "aspect_ratio": "21:9"},
-        MARKET,
-        _m("qwen3/pro-text-to-image", prompt="A canal", image_size="21:9"),
+        prompt="A canal",
+        image_size="21:9",
     ),
-    (
+    _market(
         "qwen3/pro-image-to-image",
         "qwen3/pro-image-to-image",
         {"prompt": "Add snow", "images": [IMG, IMG2]},
-        MARKET,
-        _m("qwen3/pro-image-to-image", image_urls=[IMG, IMG2], prompt="Add snow"),
+        image_urls=[IMG, IMG2],
+        prompt="Add snow",
     ),
-    (
+    _market(
         "ideogram/v3-text-to-image",
         "Ideogram",
         {
@@ -370,261 +362,187 @@ BODY_CASES: list[tuple[str, str, dict[str, Any], str, dict[str, Any]]] = [
             "rendering_speed": "TURBO",
             "style": "DESIGN",
         },
-        MARKET,
-        _m(
-            "ideogram/v3-text-to-image",
-            prompt='A poster saying "OPEN"',
-            image_size="landscape_16_9",
-            rendering_speed="TURBO",
-            style="DESIGN",
-        ),
+        prompt='A poster saying "OPEN"',
+        image_size="landscape_16_9",
+        rendering_speed="TURBO",
+        style="DESIGN",
     ),
-    (
+    _market(
         "ideogram/v3-edit",
         "Ideogram",
         {"prompt": "A red door", "image": IMG, "mask": MASK},
-        MARKET,
-        _m("ideogram/v3-edit", image_url=IMG, mask_url=MASK, prompt="A red door"),
+        image_url=IMG,
+        mask_url=MASK,
+        prompt="A red door",
     ),
-    (
+    _market(
         "ideogram/v3-remix",
         "Ideogram",
         {"prompt": "In winter", "image": IMG, "n": 2},
-        MARKET,
-        _m("ideogram/v3-remix", image_url=IMG, prompt="In winter", num_images="2"),
+        image_url=IMG,
+        prompt="In winter",
+        num_images="2",
     ),
-    (
+    _market(
         "ideogram/character",
         "Ideogram Character",
         {"prompt": "She reads", "images": [IMG], "n": 3},
-        MARKET,
-        _m("ideogram/character", prompt="She reads", reference_image_urls=[IMG], num_images="3"),
+        prompt="She reads",
+        reference_image_urls=[IMG],
+        num_images="3",
     ),
-    (
+    _market(
         "ideogram/character-edit",
         "Ideogram Character",
         {"prompt": "She smiles", "images": [IMG2], "image": IMG, "mask": MASK},
-        MARKET,
-        _m(
-            "ideogram/character-edit",
-            image_url=IMG,
-            mask_url=MASK,
-            prompt="She smiles",
-            reference_image_urls=[IMG2],
-        ),
+        image_url=IMG,
+        mask_url=MASK,
+        prompt="She smiles",
+        reference_image_urls=[IMG2],
     ),
-    (
+    _market(
         "ideogram/character-remix",
         "Ideogram Character Remix",
         {"prompt": "On a bike", "image": IMG, "images": [IMG2]},
-        MARKET,
-        _m("ideogram/character-remix", image_url=IMG, prompt="On a bike", reference_image_urls=[IMG2]),
+        image_url=IMG,
+        prompt="On a bike",
+        reference_image_urls=[IMG2],
     ),
-    (
+    _market(
         "ideogram/v3-reframe",
         "Ideogram Reframe",
         {"image": IMG, "aspect_ratio": "9:16"},
-        MARKET,
-        _m("ideogram/v3-reframe", image_url=IMG, image_size="portrait_16_9"),
+        image_url=IMG,
+        image_size="portrait_16_9",
     ),
-    (
-        "recraft/remove-background",
-        "Recraft Remove Background",
-        {"image": IMG},
-        MARKET,
-        _m("recraft/remove-background", image=IMG),
-    ),
-    (
-        "recraft/crisp-upscale",
-        "Recraft Crisp Upscale",
-        {"images": [IMG]},
-        MARKET,
-        _m("recraft/crisp-upscale", image=IMG),
-    ),
-    (
-        "topaz/image-upscale",
-        "Topaz Image Upscale",
-        {"image": IMG},
-        MARKET,
-        _m("topaz/image-upscale", image_url=IMG, upscale_factor="2"),
-    ),
-    (
+    _market("recraft/remove-background", "Recraft Remove Background", {"image": IMG}, image=IMG),
+    _market("recraft/crisp-upscale", "Recraft Crisp Upscale", {"images": [IMG]}, image=IMG),
+    _market("topaz/image-upscale", "Topaz Image Upscale", {"image": IMG}, image_url=IMG, upscale_factor="2"),
+    _market(
         "z-image",
         "Z-Image",
         {"prompt": "A robot", "aspect_ratio": "9:16"},
-        MARKET,
-        _m("z-image", aspect_ratio="9:16", prompt="A robot"),
+        aspect_ratio="9:16",
+        prompt="A robot",
     ),
-    (
+    _market(
         "gpt-image/1.5-text-to-image",
         "GPT Image 1.5",
         {"prompt": "A logo", "quality": "high"},
-        MARKET,
-        _m("gpt-image/1.5-text-to-image", aspect_ratio="1:1", prompt="A logo", quality="high"),
+        aspect_ratio="1:1",
+        prompt="A logo",
+        quality="high",
     ),
-    (
+    _market(
         "gpt-image/1.5-image-to-image",
         "GPT Image 1.5",
         {"prompt": "Flat style", "images": [IMG]},
-        MARKET,
-        _m(
-            "gpt-image/1.5-image-to-image",
-            aspect_ratio="3:2",
-            input_urls=[IMG],
-            prompt="Flat style",
-            quality="medium",
-        ),
+        aspect_ratio="3:2",
+        input_urls=[IMG],
+        prompt="Flat style",
+        quality="medium",
     ),
-    (
+    _market(
         "gpt-image-2-text-to-image",
         "GPT Image 2",
         {"prompt": "A map", "aspect_ratio": "16:9", "resolution": "2K"},
-        MARKET,
-        _m("gpt-image-2-text-to-image", prompt="A map", aspect_ratio="16:9", resolution="2K"),
+        prompt="A map",
+        aspect_ratio="16:9",
+        resolution="2K",
     ),
-    (
+    _market(
         "gpt-image-2-image-to-image",
         "GPT Image",
         {"prompt": "Same, in 3:1", "images": [IMG], "aspect_ratio": "3:1"},
-        MARKET,
-        _m("gpt-image-2-image-to-image", input_urls=[IMG], prompt="Same, in 3:1", aspect_ratio="3:1"),
+        input_urls=[IMG],
+        prompt="Same, in 3:1",
+        aspect_ratio="3:1",
     ),
-    (
+    _market(
         "wan/2-7-image",
         "Wan 2.7 Image",
         {"prompt": "A street", "n": 2, "aspect_ratio": "16:9", "seed": 5},
-        MARKET,
-        _m("wan/2-7-image", prompt="A street", aspect_ratio="16:9", n=2, seed=5),
+        prompt="A street",
+        aspect_ratio="16:9",
+        n=2,
+        seed=5,
     ),
-    (
+    _market(
         "wan/2-7-image-pro",
         "Wan 2.7 Image Pro",
         {"prompt": "Same street", "images": [IMG]},
-        MARKET,
-        _m("wan/2-7-image-pro", prompt="Same street", input_urls=[IMG]),
+        prompt="Same street",
+        input_urls=[IMG],
     ),
 ]
 
-# (spec key, wire body, credits kie charges, images produced) — prices per kie-api.md §7 [PRICE].
-PRICE_CASES: list[tuple[str, dict[str, Any], float, int]] = [
+# Prices per kie-api.md §7 [PRICE].
+PRICE_CASES: list[PriceCase] = [
     ("gpt4o-image", {"prompt": "x", "size": "1:1"}, 6, 1),
     ("gpt4o-image", {"prompt": "x", "size": "1:1", "nVariants": 4}, 24, 4),
     ("flux-kontext-pro", {"prompt": "x"}, 5, 1),
     ("flux-kontext-max#edit", {"prompt": "x", "inputImage": IMG, "model": "flux-kontext-max"}, 10, 1),
-    ("google/imagen4", _m("google/imagen4", prompt="x"), 8, 1),
-    ("google/imagen4-fast", _m("google/imagen4-fast", prompt="x"), 4, 1),
-    ("google/imagen4-ultra", _m("google/imagen4-ultra", prompt="x"), 12, 1),
-    ("google/nano-banana", _m("google/nano-banana", prompt="x"), 4, 1),
-    ("nano-banana-pro", _m("nano-banana-pro", prompt="x"), 18, 1),
-    ("nano-banana-pro", _m("nano-banana-pro", prompt="x", resolution="2K"), 18, 1),
-    ("nano-banana-pro", _m("nano-banana-pro", prompt="x", resolution="4K"), 24, 1),
-    ("nano-banana-2", _m("nano-banana-2", prompt="x", resolution="2K"), 12, 1),
-    ("nano-banana-2", _m("nano-banana-2", prompt="x", resolution="4K"), 18, 1),
-    ("nano-banana-2-lite", _m("nano-banana-2-lite", prompt="x", aspect_ratio="1:1"), 4, 1),
-    ("bytedance/seedream", _m("bytedance/seedream", prompt="x"), 3.5, 1),
-    (
-        "bytedance/seedream-v4-text-to-image",
-        _m("bytedance/seedream-v4-text-to-image", prompt="x", max_images=4),
-        20,
-        4,
-    ),
-    (
-        "seedream/4.5-text-to-image",
-        _m("seedream/4.5-text-to-image", prompt="x", aspect_ratio="1:1", quality="high"),
-        6.5,
-        1,
-    ),
-    (
-        "seedream/5-lite-text-to-image",
-        _m("seedream/5-lite-text-to-image", prompt="xyz", aspect_ratio="1:1", quality="ultra"),
-        5.5,
-        1,
-    ),
-    (
-        "seedream/5-pro-text-to-image",
-        _m("seedream/5-pro-text-to-image", prompt="xyz", aspect_ratio="1:1", quality="high"),
-        14,
-        1,
-    ),
-    (
+    _priced("google/imagen4", 8, 1, prompt="x"),
+    _priced("google/imagen4-fast", 4, 1, prompt="x"),
+    _priced("google/imagen4-ultra", 12, 1, prompt="x"),
+    _priced("google/nano-banana", 4, 1, prompt="x"),
+    _priced("nano-banana-pro", 18, 1, prompt="x"),
+    _priced("nano-banana-pro", 18, 1, prompt="x", resolution="2K"),
+    _priced("nano-banana-pro", 24, 1, prompt="x", resolution="4K"),
+    _priced("nano-banana-2", 12, 1, prompt="x", resolution="2K"),
+    _priced("nano-banana-2", 18, 1, prompt="x", resolution="4K"),
+    _priced("nano-banana-2-lite", 4, 1, prompt="x", aspect_ratio="1:1"),
+    _priced("bytedance/seedream", 3.5, 1, prompt="x"),
+    _priced("bytedance/seedream-v4-text-to-image", 20, 4, prompt="x", max_images=4),
+    _priced("seedream/4.5-text-to-image", 6.5, 1, prompt="x", aspect_ratio="1:1", quality="high"),
+    _priced("seedream/5-lite-text-to-image", 5.5, 1, prompt="xyz", aspect_ratio="1:1", quality="ultra"),
+    _priced("seedream/5-pro-text-to-image", 14, 1, prompt="xyz", aspect_ratio="1:1", quality="high"),
+    _priced(
         "seedream/5-pro-image-to-image",
-        _m(
-            "seedream/5-pro-image-to-image",
-            prompt="xyz",
-            aspect_ratio="1:1",
-            quality="basic",
-            image_urls=[IMG, IMG2, IMG],
-        ),
         8,
         1,
+        prompt="xyz",
+        aspect_ratio="1:1",
+        quality="basic",
+        image_urls=[IMG, IMG2, IMG],
     ),
-    ("grok-imagine/text-to-image", _m("grok-imagine/text-to-image", prompt="x"), 4, 2),
-    ("grok-imagine/text-to-image", _m("grok-imagine/text-to-image", prompt="x", enable_pro=True), 5, 2),
-    ("grok-imagine-image-2-0/segment-map", _m("grok-imagine-image-2-0/segment-map"), 0, 1),
-    (
-        "flux-2/pro-text-to-image",
-        _m("flux-2/pro-text-to-image", prompt="xyz", aspect_ratio="1:1", resolution="2K"),
-        7,
-        1,
-    ),
-    (
-        "flux-2/flex-text-to-image",
-        _m("flux-2/flex-text-to-image", prompt="xyz", aspect_ratio="1:1", resolution="1K"),
-        14,
-        1,
-    ),
-    (
+    _priced("grok-imagine/text-to-image", 4, 2, prompt="x"),
+    _priced("grok-imagine/text-to-image", 5, 2, prompt="x", enable_pro=True),
+    _priced("grok-imagine-image-2-0/segment-map", 0, 1),
+    _priced("flux-2/pro-text-to-image", 7, 1, prompt="xyz", aspect_ratio="1:1", resolution="2K"),
+    _priced("flux-2/flex-text-to-image", 14, 1, prompt="xyz", aspect_ratio="1:1", resolution="1K"),
+    _priced(
         "flux-2/flex-image-to-image",
-        _m("flux-2/flex-image-to-image", prompt="xyz", aspect_ratio="1:1", resolution="2K", input_urls=[IMG]),
         24,
         1,
+        prompt="xyz",
+        aspect_ratio="1:1",
+        resolution="2K",
+        input_urls=[IMG],
     ),
-    ("qwen/text-to-image", _m("qwen/text-to-image", prompt="x"), 4.19, 1),
-    ("qwen/text-to-image", _m("qwen/text-to-image", prompt="x", image_size="square"), 1.05, 1),
-    ("qwen/image-edit", _m("qwen/image-edit", prompt="x", image_url=IMG, num_images="3"), 14.16, 3),
-    (
-        "qwen3/pro-image-to-image",
-        _m("qwen3/pro-image-to-image", prompt="x", image_urls=[IMG, IMG2], resolution="2K"),
-        13,
-        1,
-    ),
-    (
-        "ideogram/v3-text-to-image",
-        _m("ideogram/v3-text-to-image", prompt="x", rendering_speed="TURBO"),
-        3.5,
-        1,
-    ),
-    ("ideogram/v3-text-to-image", _m("ideogram/v3-text-to-image", prompt="x"), 7, 1),
-    (
+    _priced("qwen/text-to-image", 4.19, 1, prompt="x"),
+    _priced("qwen/text-to-image", 1.05, 1, prompt="x", image_size="square"),
+    _priced("qwen/image-edit", 14.16, 3, prompt="x", image_url=IMG, num_images="3"),
+    _priced("qwen3/pro-image-to-image", 13, 1, prompt="x", image_urls=[IMG, IMG2], resolution="2K"),
+    _priced("ideogram/v3-text-to-image", 3.5, 1, prompt="x", rendering_speed="TURBO"),
+    _priced("ideogram/v3-text-to-image", 7, 1, prompt="x"),
+    _priced(
         "ideogram/character",
-        _m(
-            "ideogram/character",
-            prompt="x",
-            reference_image_urls=[IMG],
-            rendering_speed="QUALITY",
-            num_images="2",
-        ),
         48,
         2,
+        prompt="x",
+        reference_image_urls=[IMG],
+        rendering_speed="QUALITY",
+        num_images="2",
     ),
-    ("recraft/remove-background", _m("recraft/remove-background", image=IMG), 1, 1),
-    ("recraft/crisp-upscale", _m("recraft/crisp-upscale", image=IMG), 0.5, 1),
-    ("topaz/image-upscale", _m("topaz/image-upscale", image_url=IMG, upscale_factor="4"), 20, 1),
-    ("z-image", _m("z-image", prompt="x", aspect_ratio="1:1"), 0.8, 1),
-    (
-        "gpt-image/1.5-text-to-image",
-        _m("gpt-image/1.5-text-to-image", prompt="x", aspect_ratio="1:1", quality="high"),
-        22,
-        1,
-    ),
-    ("gpt-image-2-text-to-image", _m("gpt-image-2-text-to-image", prompt="x"), 6, 1),
-    (
-        "gpt-image-2-text-to-image",
-        _m("gpt-image-2-text-to-image", prompt="x", aspect_ratio="16:9", resolution="4K"),
-        16,
-        1,
-    ),
-    ("wan/2-7-image", _m("wan/2-7-image", prompt="x"), 19.2, 4),
-    ("wan/2-7-image-pro", _m("wan/2-7-image-pro", prompt="x", enable_sequential=True), 144, 12),
-    ("wan/2-7-image-pro", _m("wan/2-7-image-pro", prompt="x", n=1), 12, 1),
+    _priced("recraft/remove-background", 1, 1, image=IMG),
+    _priced("recraft/crisp-upscale", 0.5, 1, image=IMG),
+    _priced("topaz/image-upscale", 20, 1, image_url=IMG, upscale_factor="4"),
+    _priced("z-image", 0.8, 1, prompt="x", aspect_ratio="1:1"),
+    _priced("gpt-image/1.5-text-to-image", 22, 1, prompt="x", aspect_ratio="1:1", quality="high"),
+    _priced("gpt-image-2-text-to-image", 6, 1, prompt="x"),
+    _priced("gpt-image-2-text-to-image", 16, 1, prompt="x", aspect_ratio="16:9", resolution="4K"),
+    _priced("wan/2-7-image", 19.2, 4, prompt="x"),
+    _priced("wan/2-7-image-pro", 144, 12, prompt="x", enable_sequential=True),
+    _priced("wan/2-7-image-pro", 12, 1, prompt="x", n=1),
 ]

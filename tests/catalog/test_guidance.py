@@ -274,3 +274,29 @@ def test_listing_prices_read_as_short_text(model_id: str, price: str) -> None:
     """The listing's price column summarises each model's price table in one line."""
     row = next(r for r in models() if r["id"] == model_id)
     assert row["price"] == price
+
+
+@pytest.mark.parametrize("mode", ["upscale", "remove-background"])
+def test_default_model_for_a_job_is_the_guidances_first_choice(mode: str) -> None:
+    """The model used when none is named is the one recommend() ranks first for that job."""
+    from kie_widgets.catalog import all_specs, default_model, recommend
+
+    chosen = default_model(mode)
+    assert chosen == recommend(mode.replace("-", " "))[0].model_id
+    assert any(spec.id == chosen and spec.mode == mode for spec in all_specs())
+
+
+def test_default_model_falls_back_to_the_catalog_for_modes_without_guidance() -> None:
+    """A mode the guidance does not cover still gets a model of that mode."""
+    from kie_widgets.catalog import all_specs, default_model
+
+    chosen = default_model("layer-decomposition")
+    assert chosen in {spec.id for spec in all_specs() if spec.mode == "layer-decomposition"}
+
+
+def test_default_model_for_an_unknown_mode_names_the_mode() -> None:
+    """A mode no model serves is a validation error naming it."""
+    from kie_widgets.catalog import default_model
+
+    with pytest.raises(KieValidationError, match="no teleport model"):
+        default_model("teleport")

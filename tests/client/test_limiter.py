@@ -141,3 +141,43 @@ def test_limiter_rejects_an_empty_window() -> None:
         RateLimiter(creates=0)
     with pytest.raises(ValueError, match="positive"):
         RateLimiter(read_period=0.0)
+
+
+@pytest.mark.anyio
+async def test_a_create_counts_from_its_answer_not_from_when_it_was_sent(clock: FakeClock) -> None:
+    """Two creates sent at 0 and answered at 3 s keep a 2-per-10-s window closed until 13 s, not 10 s."""
+    limiter = RateLimiter(creates=2, create_period=10.0, clock=clock)
+    await limiter.open_create()
+    await limiter.open_create()
+    clock.advance(3.0)
+    limiter.close_create()
+    limiter.close_create()
+    await limiter.open_create()
+    assert clock.monotonic() == pytest.approx(13.0)
+
+
+@pytest.mark.anyio
+async def test_a_create_kie_never_counted_gives_its_place_back(clock: FakeClock) -> None:
+    """A create that never left (or met a 429) frees its place at once instead of for a whole window."""
+    limiter = RateLimiter(creates=1, create_period=10.0, clock=clock)
+    await limiter.open_create()
+    limiter.close_create(counted=False)
+    await limiter.open_create()
+    assert clock.monotonic() == 0.0
+
+
+@pytest.mark.anyio
+async def test_creates_in_flight_are_capped_and_the_next_starts_when_one_is_answered(
+    clock: FakeClock,
+) -> None:
+    """With two creates on the wire the third waits for an answer, not for the clock."""
+    limiter = RateLimiter(creates_in_flight=2, clock=clock)
+    await limiter.open_create()
+    await limiter.open_create()
+    third = asyncio.ensure_future(limiter.open_create())
+    for _ in range(10):
+        await asyncio.sleep(0)
+    assert not third.done()
+    limiter.close_create()
+    await asyncio.wait_for(third, 1.0)
+    assert clock.monotonic() == 0.0

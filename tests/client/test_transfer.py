@@ -15,6 +15,7 @@ from kie_widgets.clock import FakeClock
 from kie_widgets.errors import (
     KieAPIError,
     KieAuthError,
+    KieImageError,
     KieNotFoundError,
     KieRequestError,
     KieTransportError,
@@ -288,15 +289,15 @@ async def consume(api: KieAPI, url: str, into: list[bytes]) -> None:
 
 
 @pytest.mark.anyio
-async def test_stream_is_not_retried_after_the_first_byte(
+async def test_stream_broken_after_the_first_byte_is_a_truncated_file_and_not_retried(
     router: Router, make_api: Callable[..., KieAPI]
 ) -> None:
-    """A connection that breaks after the first chunk raises KieTransportError; the file is fetched once."""
+    """A body that breaks after the first chunk raises KieImageError (truncated), fetched only once."""
     good = PNG + b"\x00" * 70_000
     router.on(FILE_PATH, lambda request: httpx.Response(200, stream=BrokenStream(good)), content(good))
     received: list[bytes] = []
     async with make_api() as api:
-        with pytest.raises(KieTransportError, match="broke off"):
+        with pytest.raises(KieImageError, match="broke off"):
             await consume(api, FILE_URL, received)
     assert received == [good[: 64 * 1024]]
     assert len(router.calls) == 1

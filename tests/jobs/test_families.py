@@ -64,6 +64,23 @@ async def test_generate_records_every_result(
     )
 
 
+async def test_task_id_is_announced_before_the_first_status_read(kie: Any) -> None:
+    """on_status hears 'queued' with the task id as soon as kie accepts the create, not a poll later."""
+    events: list[tuple[str, str | None]] = []
+    status = kie.api.status
+
+    async def spy_status(family: str, task_id: str) -> Any:
+        events.append(("poll", task_id))
+        return await status(family, task_id)
+
+    kie.api.status = spy_status
+    [asset] = await kie.generate(
+        "Imagen 4", "a lantern", on_status=lambda u: events.append((u.state, u.task_id))
+    )
+    first_poll = events.index(("poll", asset.task_id))
+    assert ("queued", asset.task_id) in events[:first_poll]
+
+
 async def test_task_is_journaled_before_the_first_poll(kie: Any, sandbox: Any, manifest: Any) -> None:
     """The journal holds the task id before any status read goes out, so no poll can outrun it."""
     order: list[str] = []

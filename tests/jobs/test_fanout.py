@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from jobs_helpers import creates
+from jobs_helpers import creates, extra
 
 from kie_widgets.errors import KieBatchError, KieTaskFailedError
 
@@ -29,7 +29,7 @@ async def test_n_on_a_one_image_model_sends_n_concurrent_requests(
     assert len({a.task_id for a in assets}) == 4
     assert len(creates(sandbox)) == 4
     assert max(sent_at) - min(sent_at) < 1.0  # concurrent, not one after another
-    recipes = {manifest.get(a.id)["id"] and _extra(manifest.get(a.id), "recipe") for a in assets}
+    recipes = {manifest.get(a.id)["id"] and extra(manifest.get(a.id), "recipe") for a in assets}
     assert len(recipes) == 1
     again = await kie.generate("Imagen 4", "four foxes", n=4, reuse=True)
     assert sorted(a.id for a in again) == sorted(a.id for a in assets)
@@ -93,15 +93,6 @@ async def test_fan_out_stays_within_the_create_limit(make_sandbox: Any, make_cli
     assert len(creates(sb)) == 30  # the limiter paced them: kie never had to refuse one
 
 
-def _extra(entry: dict, key: str) -> Any:
-    if key in entry:
-        return entry[key]
-    for value in entry.values():
-        if isinstance(value, dict) and key in value:
-            return value[key]
-    return None
-
-
 async def test_creates_arriving_late_never_trip_kies_limit(
     make_sandbox: Any, clock: Any, manifest: Any
 ) -> None:
@@ -156,16 +147,13 @@ async def test_at_most_eight_creates_are_on_the_wire_at_once(
                 live -= is_create
 
     async with KieClient(api_key=FAKE_KEY, transport=Counting(), clock=clock, manifest=manifest) as kie:
-        kie.create_rate = (1000, 1.0)
         assets = await kie.generate("Imagen 4", "a flock of forty", n=40, timeout=3600)
     assert len(assets) == 40
     assert 1 < peak <= 8
 
 
 @pytest.mark.slow
-def test_clients_on_two_event_loops_share_one_create_pace(
-    project: Any, manifest: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_clients_on_two_event_loops_share_one_create_pace(project: Any, manifest: Any) -> None:
     """Two clients of one key on two loops (the runner's and a cell's) share one pace and wake each other."""
     import asyncio
     import math
@@ -173,6 +161,8 @@ def test_clients_on_two_event_loops_share_one_create_pace(
 
     from jobs_helpers import FAKE_KEY
 
+    from kie_widgets.client import KieAPI, RateLimiter
+    from kie_widgets.config import load_settings
     from kie_widgets.jobs import KieClient, PollSchedule
     from kie_widgets.sandbox import Sandbox, SandboxConfig
 
@@ -186,19 +176,16 @@ def test_clients_on_two_event_loops_share_one_create_pace(
             rate_limit=(4, 1.0),
         )
     )
-    from kie_widgets.jobs._pacer import CreatePacer
-
-    # One create on the wire at a time: every slot is handed from one loop to the other.
-    monkeypatch.setattr(CreatePacer, "max_in_flight", 1)
+    # One create on the wire at a time: every place is handed from one loop to the other.
+    limiter = RateLimiter(creates=4, create_period=1.0, creates_in_flight=1)
+    settings = load_settings(api_key=FAKE_KEY)
     fast = PollSchedule(bands=((math.inf, 0.05, 0.1),))
     results: dict[int, Any] = {}
 
     def run(index: int) -> None:
         async def go() -> Any:
-            async with KieClient(
-                api_key=FAKE_KEY, transport=sb.transport, manifest=manifest, schedule=fast
-            ) as kie:
-                kie.create_rate = (4, 1.0)
+            api = KieAPI(settings, transport=sb.transport, limiter=limiter)
+            async with KieClient(settings=settings, api=api, manifest=manifest, schedule=fast) as kie:
                 return await kie.generate("Imagen 4", f"loop {index}", n=5, timeout=60)
 
         try:

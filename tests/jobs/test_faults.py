@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from jobs_helpers import creates
+from jobs_helpers import creates, extra
 
 from kie_widgets import errors as E
 
@@ -36,134 +36,91 @@ class Case:
     kwargs: dict[str, Any] = field(default_factory=dict)
 
 
+def _fault(
+    kind: str, route: str | None = None, code: int | None = None, **more: Any
+) -> tuple[dict[str, Any]]:
+    """One scripted fault, as the keyword arguments of ``Fault``."""
+    spec: dict[str, Any] = {"kind": kind, **more}
+    if route is not None:
+        spec["route"] = route
+    if code is not None:
+        spec["code"] = code
+    return (spec,)
+
+
+def _refused_create(code: int, error: type[BaseException]) -> Case:
+    """kie answered the create with an error code: it created nothing and nothing is journaled."""
+    return Case(f"envelope{code}-create", _fault("envelope", "create", code), error, "none", tasks=0)
+
+
+def _uncertain_create(id: str, fault: tuple[dict[str, Any]], *, reached_kie: bool) -> Case:
+    """The create may have reached kie and no answer came: journaled uncertain, never sent again."""
+    return Case(id, fault, E.KieSubmitUncertainError, "uncertain", tasks=int(reached_kie))
+
+
+def _passing(id: str, kind: str, route: str, code: int | None = None, times: int = 2) -> Case:
+    """A transient fault the client waits out or retries; the generation still succeeds."""
+    return Case(id, _fault(kind, route, code, times=times))
+
+
 CASES = [
     # -- creates: retried only when kie surely did not take them --------------------------------
-    Case("http429-create", ({"kind": "http", "code": 429, "route": "create"},), creates=2),
-    Case(
-        "http500-create",
-        ({"kind": "http", "code": 500, "route": "create"},),
-        E.KieSubmitUncertainError,
-        "uncertain",
-        tasks=0,
+    Case("http429-create", _fault("http", "create", 429), creates=2),
+    _uncertain_create("http500-create", _fault("http", "create", 500), reached_kie=False),
+    _uncertain_create(
+        "http502-create-processed", _fault("http", "create", 502, processed=True), reached_kie=True
     ),
-    Case(
-        "http502-create-processed",
-        ({"kind": "http", "code": 502, "route": "create", "processed": True},),
-        E.KieSubmitUncertainError,
-        "uncertain",
-    ),
-    Case(
-        "http503-create",
-        ({"kind": "http", "code": 503, "route": "create"},),
-        E.KieSubmitUncertainError,
-        "uncertain",
-        tasks=0,
-    ),
-    Case(
-        "envelope402-create",
-        ({"kind": "envelope", "code": 402, "route": "create"},),
-        E.KieInsufficientCreditsError,
-        "none",
-        tasks=0,
-    ),
-    Case(
-        "envelope422-create",
-        ({"kind": "envelope", "code": 422, "route": "create"},),
-        E.KieRequestError,
-        "none",
-        tasks=0,
-    ),
-    Case(
-        "envelope455-create",
-        ({"kind": "envelope", "code": 455, "route": "create"},),
-        E.KieUnavailableError,
-        "none",
-        tasks=0,
-    ),
-    Case(
-        "envelope500-create",
-        ({"kind": "envelope", "code": 500, "route": "create"},),
-        E.KieServerError,
-        "none",
-        tasks=0,
-    ),
-    Case(
-        "envelope501-create",
-        ({"kind": "envelope", "code": 501, "route": "create"},),
-        E.KieTaskFailedError,
-        "none",
-        tasks=0,
-    ),
-    Case(
-        "envelope550-create",
-        ({"kind": "envelope", "code": 550, "route": "create"},),
-        E.KieUnavailableError,
-        "none",
-        tasks=0,
-    ),
-    Case("connect-create", ({"kind": "connect", "route": "create"},), creates=2),
-    Case(
-        "reset-create",
-        ({"kind": "reset", "route": "create"},),
-        E.KieSubmitUncertainError,
-        "uncertain",
-        tasks=0,
-    ),
-    Case("timeout-create", ({"kind": "timeout", "route": "create"},), E.KieSubmitUncertainError, "uncertain"),
+    _uncertain_create("http503-create", _fault("http", "create", 503), reached_kie=False),
+    _refused_create(402, E.KieInsufficientCreditsError),
+    _refused_create(422, E.KieRequestError),
+    _refused_create(455, E.KieUnavailableError),
+    _refused_create(500, E.KieServerError),
+    _refused_create(501, E.KieTaskFailedError),
+    _refused_create(550, E.KieUnavailableError),
+    Case("connect-create", _fault("connect", "create"), creates=2),
+    _uncertain_create("reset-create", _fault("reset", "create"), reached_kie=False),
+    _uncertain_create("timeout-create", _fault("timeout", "create"), reached_kie=True),
     # -- status reads: transient trouble is waited out; a terminal code fails the task ---------
-    Case("http429-status", ({"kind": "http", "code": 429, "route": "status", "times": 2},)),
-    Case("http500-status", ({"kind": "http", "code": 500, "route": "status", "times": 3},)),
-    Case("http502-status", ({"kind": "http", "code": 502, "route": "status", "times": 3},)),
-    Case("http503-status", ({"kind": "http", "code": 503, "route": "status", "times": 3},)),
-    Case("envelope455-status", ({"kind": "envelope", "code": 455, "route": "status", "times": 2},)),
-    Case("envelope500-status", ({"kind": "envelope", "code": 500, "route": "status", "times": 2},)),
-    Case("envelope550-status", ({"kind": "envelope", "code": 550, "route": "status", "times": 2},)),
-    Case("envelope422-status", ({"kind": "envelope", "code": 422, "route": "status", "times": 3},)),
+    _passing("http429-status", "http", "status", 429),
+    _passing("http500-status", "http", "status", 500, times=3),
+    _passing("http502-status", "http", "status", 502, times=3),
+    _passing("http503-status", "http", "status", 503, times=3),
+    _passing("envelope455-status", "envelope", "status", 455),
+    _passing("envelope500-status", "envelope", "status", 500),
+    _passing("envelope550-status", "envelope", "status", 550),
+    _passing("envelope422-status", "envelope", "status", 422, times=3),
     # The fault fakes only kie's answer (the emulated task would still succeed later), so it hits the
     # second read, which comes at most 6 s in, before the 8-s task ends.
-    Case(
-        "envelope501-status",
-        ({"kind": "envelope", "code": 501, "route": "status", "skip": 1},),
-        E.KieTaskFailedError,
-        "failed",
-    ),
+    Case("envelope501-status", _fault("envelope", "status", 501, skip=1), E.KieTaskFailedError, "failed"),
     Case(
         "envelope402-status",
-        ({"kind": "envelope", "code": 402, "route": "status"},),
+        _fault("envelope", "status", 402),
         E.KieInsufficientCreditsError,
         "pending",
     ),
-    Case("reset-status", ({"kind": "reset", "route": "status", "times": 2},)),
-    Case("timeout-status", ({"kind": "timeout", "route": "status", "times": 2},)),
-    Case("connect-status", ({"kind": "connect", "route": "status", "times": 2},)),
-    Case("fail-task", ({"kind": "fail", "code": 501},), E.KieTaskFailedError, "failed"),
+    # A status read kie refuses as such (400) says nothing about the task: it stays pending.
+    Case("envelope400-status", _fault("envelope", "status", 400, times=None), E.KieRequestError, "pending"),
+    _passing("reset-status", "reset", "status"),
+    _passing("timeout-status", "timeout", "status"),
+    _passing("connect-status", "connect", "status"),
+    Case("fail-task", _fault("fail", code=501), E.KieTaskFailedError, "failed"),
     # -- uploads: retried like any read ----------------------------------------------------------
     Case(
         "http500-upload",
-        ({"kind": "http", "code": 500, "route": "upload"},),
+        _fault("http", "upload", 500),
         model="Flux Kontext Pro",
         kwargs={"images": [b"PNG"]},
     ),
-    Case(
-        "reset-upload",
-        ({"kind": "reset", "route": "upload"},),
-        model="Flux Kontext Pro",
-        kwargs={"images": [b"PNG"]},
-    ),
+    Case("reset-upload", _fault("reset", "upload"), model="Flux Kontext Pro", kwargs={"images": [b"PNG"]}),
     # -- downloads: a paid result is retried, then left pending for resume() -------------------
-    Case("truncate-once", ({"kind": "truncate"},)),
-    Case("notimage-once", ({"kind": "notimage"},)),
-    Case("expired-url", ({"kind": "expired"},)),
-    Case("http502-file", ({"kind": "http", "code": 502, "route": "file"},)),
-    Case("reset-file", ({"kind": "reset", "route": "file"},)),
-    Case(
-        "truncate-always",
-        ({"kind": "truncate", "times": None},),
-        (E.KieTransportError, E.KieImageError),
-        "pending",
-    ),
-    Case("notimage-always", ({"kind": "notimage", "times": None},), E.KieImageError, "pending"),
-    Case("bomb", ({"kind": "bomb", "times": None},), E.KieImageError, "pending"),
+    Case("truncate-once", _fault("truncate")),
+    Case("notimage-once", _fault("notimage")),
+    Case("expired-url", _fault("expired")),
+    Case("http502-file", _fault("http", "file", 502)),
+    Case("reset-file", _fault("reset", "file")),
+    Case("truncate-always", _fault("truncate", times=None), E.KieImageError, "pending"),
+    Case("notimage-always", _fault("notimage", times=None), E.KieImageError, "pending"),
+    Case("bomb", _fault("bomb", times=None), E.KieImageError, "pending"),
     Case(
         "expired-and-resign-fails",
         (
@@ -233,7 +190,7 @@ async def test_fault(case: Case, make_sandbox: Any, make_client: Any, manifest: 
 
 def _assert_no_paid_result_lost(sb: Any, manifest: Any) -> None:
     """Every task kie completed is recorded, or journaled as uncertain for the user to check."""
-    recorded = {_extra(e, "task_id") for e in manifest.entries}
+    recorded = {extra(e, "task_id") for e in manifest.entries}
     uncertain = [p for p in manifest.pending() if p["state"] == "uncertain"]
     for task_id, task in sb.tasks.items():
         if _succeeded(sb, task):
@@ -242,12 +199,3 @@ def _assert_no_paid_result_lost(sb: Any, manifest: Any) -> None:
 
 def _succeeded(sb: Any, task: Any) -> bool:
     return bool(task.state(sb.clock.time()) == "success")
-
-
-def _extra(entry: dict, key: str) -> Any:
-    if key in entry:
-        return entry[key]
-    for value in entry.values():
-        if isinstance(value, dict) and key in value:
-            return value[key]
-    return None

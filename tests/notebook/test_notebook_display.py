@@ -96,6 +96,24 @@ def test_status_line_redraws_in_place_and_never_after_replace() -> None:
     assert outputs[-1]["data"] == {"text/plain": "done"}
 
 
+def test_status_line_ticks_publish_only_when_the_line_changes() -> None:
+    """Ticks within the same second send no update; a new state or a new second does."""
+    shell = InteractiveShell.instance()
+    saved, shell.display_pub = shell.display_pub, Recorder()
+    try:
+        line = ui.StatusLine("Imagen 4", live=True, min_interval=0)
+        for _ in range(5):
+            line.tick()
+        line.update("queued")
+        line.started -= 1.0  # a second later
+        line.tick()
+        outputs = shell.display_pub.outputs
+    finally:
+        shell.display_pub = saved
+    texts = [o["data"]["text/plain"] for o in outputs]
+    assert texts == ["… Imagen 4 · planning · 0s", "⏳ Imagen 4 · queued · 0s", "⏳ Imagen 4 · queued · 1s"]
+
+
 def _noisy_png(path: Path, side: int) -> Path:
     from PIL import Image
 

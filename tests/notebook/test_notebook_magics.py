@@ -178,6 +178,18 @@ def test_several_models_run_side_by_side(shell: Shell) -> None:
     assert len(rec.images()) == 3
 
 
+def test_each_models_images_follow_its_own_caption(shell: Shell) -> None:
+    """With several models, every image sits right under the caption of the model that made it."""
+    ip, rec = shell
+    _cell(ip, "Imagen 4, Seedream 4.5 --ratio 16:9 --out pair", "a windmill at noon")
+    shown = rec.current()
+    kinds = ["image" if o in rec.images() else "text" for o in shown]
+    assert kinds == ["text", "image", "text", "image"]
+    for caption, image in zip(shown[::2], shown[1::2], strict=True):
+        [asset_id] = image["metadata"]["kie_widgets"]["asset_ids"]
+        assert asset_id in caption["data"]["text/plain"]
+
+
 def test_cell_id_metadata_and_scene_tag_reach_the_manifest(shell: Shell, project: Path) -> None:
     """The execute request's cellId and cell metadata are recorded, and a scene-N tag sets the scene."""
     ip, rec = shell
@@ -196,6 +208,23 @@ def test_cell_id_metadata_and_scene_tag_reach_the_manifest(shell: Shell, project
     assert extra["cell_metadata"] == {"tags": ["scene-5"], "kie": {"note": "hero"}}
     assert extra["scene_source"] == "cell-tag"
     assert extra["cell_source"].startswith("%%kie_image imagen4")
+
+
+def test_scene_numbers_reach_the_manifest_as_integers(shell: Shell, project: Path) -> None:
+    """A scene written as text ("scene-03" in the cell metadata, "4" on a shorthand) is recorded as an int."""
+    ip, _ = shell
+    ip.parent_header = {  # type: ignore[attr-defined]
+        "header": {"msg_type": "execute_request"},
+        "metadata": {"cellId": "cell-7", "kie": {"scene_id": "scene-03"}},
+        "content": {},
+    }
+    _cell(ip, "imagen4 --out base", "a pier")
+    del ip.parent_header  # type: ignore[attr-defined]
+    _cell(ip, f"upscale {ip.user_ns['base'][0].id} --scene 4 --out big")
+    manifest = _manifest(project)
+    scenes = [manifest.get(ip.user_ns[name][0].id)["scene_id"] for name in ("base", "big")]  # type: ignore[index]
+    assert scenes == [3, 4]
+    assert all(type(scene) is int for scene in scenes)
 
 
 def test_shorthands_upscale_and_remove_background_record_parents(shell: Shell, project: Path) -> None:
@@ -370,14 +399,14 @@ def test_missing_key_is_asked_for_with_a_hidden_prompt(
     import getpass
     import os
 
-    from kie_widgets.notebook import magics as nb_magics
+    from kie_widgets.notebook import advice
 
     ip, rec = shell
     secret = "sk-typed-in-secret-0000000000wxyz"
     monkeypatch.setenv("KIE_API_KEY", "placeholder")  # so teardown restores "unset"
     monkeypatch.delenv("KIE_API_KEY")
     monkeypatch.delenv("KIE_SANDBOX")
-    monkeypatch.setattr(nb_magics, "_interactive_stdin", lambda: True)
+    monkeypatch.setattr(advice, "interactive_stdin", lambda: True)
     prompts: list[str] = []
 
     def fake_getpass(prompt: str = "") -> str:
@@ -425,6 +454,27 @@ def test_line_form_prompt_is_expanded_once_by_ipython(shell: Shell) -> None:
     assert result.success
     [out] = rec.current()
     assert out["metadata"]["kie_widgets"]["body"]["input"]["prompt"] == "a kite {kept}"
+
+
+def test_an_undefined_name_on_the_magic_line_fails_instead_of_being_sent(
+    shell: Shell, fast_sandbox: Any
+) -> None:
+    """`-p "a {nosuch}"` is a UsageError naming the variable, not a prompt with literal braces."""
+    ip, rec = shell
+    result = ip.run_cell('%kie_image imagen4 -p "a {nosuch_thing} at dawn" --dry-run')
+    assert not result.success
+    assert "nosuch_thing" in str(result.error_in_exec)
+    assert rec.outputs == []
+    assert fast_sandbox.requests == []
+
+
+def test_line_expansion_sees_a_functions_local_variables(shell: Shell) -> None:
+    """Inside a function, `{name}` on the magic line reads the function's locals, as IPython does."""
+    ip, rec = shell
+    ip.run_cell('def plan_for(thing):\n    %kie_image imagen4 -p "a {thing}" --dry-run\n')
+    assert ip.run_cell("plan_for('kite')").success
+    [out] = rec.current()
+    assert out["metadata"]["kie_widgets"]["body"]["input"]["prompt"] == "a kite"
 
 
 def test_partial_failure_shows_the_successes_and_fails_the_cell(shell: Shell, fast_sandbox: Any) -> None:

@@ -157,3 +157,24 @@ def test_help_is_recognised_not_executed() -> None:
     """--help returns None so the magic prints help and does nothing else."""
     assert opts.parse_generate("imagen4 --help") is None
     assert opts.parse_shorthand("upscale", "-h") is None
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("imagen4 -p 'a {thing}'", "imagen4 -p 'a kite'"),
+        ("--image {shots[0]}", "--image img-001"),
+        ("-p 'a $thing {{kept}}'", "-p 'a kite {kept}'"),
+        ('--set style={"x": 1}', '--set style={"x": 1}'),  # not a name: kept, as IPython keeps it
+    ],
+)
+def test_expand_line_works_like_ipython(line: str, expected: str) -> None:
+    """{name}, {expr[0]} and $name are filled in, {{ }} are literal, and JSON is left as it is."""
+    namespace = {"thing": "kite", "shots": ["img-001"]}
+    assert opts.expand_line(line, namespace) == expected
+
+
+def test_expand_line_names_an_undefined_variable() -> None:
+    """An unknown {name} is a UsageError that says how to write literal braces."""
+    with pytest.raises(UsageError, match=r"'subjct' is not a defined variable.*\{\{subjct\}\}"):
+        opts.expand_line("-p 'a {subjct}'", {"subject": "fox"})

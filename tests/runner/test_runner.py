@@ -145,3 +145,38 @@ def test_shutdown_cancels_running_work_and_keeps_it_pending(facade: Any) -> None
     runner.shutdown()
     assert future.cancelled() or isinstance(future.exception(timeout=5), BaseException)
     assert [p["state"] for p in manifest.pending()] == ["pending"]
+
+
+def test_shutdown_while_a_create_is_on_the_wire_journals_it_as_uncertain(project: Path) -> None:
+    """Shutting down (as at interpreter exit) while kie has a create but no answer yet keeps it journaled."""
+    import httpx
+
+    from kie_widgets.assets import Manifest
+    from kie_widgets.sandbox import Sandbox, SandboxConfig
+
+    clock = FakeClock()
+    sb = Sandbox(SandboxConfig(api_key=FAKE_KEY), clock=clock)
+    manifest = Manifest(project / "assets" / "manifest.json")
+
+    class AnswerNeverComes(httpx.AsyncBaseTransport):
+        """kie receives the create (and charges it), but its answer is still on the way back."""
+
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            response = await sb.transport.handle_async_request(request)
+            if request.url.path.endswith("/createTask"):
+                await asyncio.get_running_loop().create_future()
+            return response
+
+    runner.configure(api_key=FAKE_KEY, transport=AnswerNeverComes(), clock=clock, manifest=manifest)
+    try:
+        future = runner.submit(runner.get_client().generate, "Imagen 4", "an owl at exit")
+        for _ in range(500):
+            if sb.tasks:
+                break
+            threading.Event().wait(0.01)
+        assert len(sb.tasks) == 1
+        runner.shutdown()
+        assert future.cancelled() or isinstance(future.exception(timeout=5), BaseException)
+        assert [p["state"] for p in manifest.pending()] == ["uncertain"]
+    finally:
+        runner.configure()

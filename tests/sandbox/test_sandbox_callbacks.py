@@ -13,7 +13,7 @@ import pytest
 from sandbox_helpers import BODIES, MakeSandbox, client_for, create
 
 from kie_widgets.clock import FakeClock
-from kie_widgets.sandbox import Fault, webhook_signature
+from kie_widgets.sandbox import Fault, Sandbox, webhook_signature
 
 pytestmark = pytest.mark.anyio
 HOOK = "https://hooks.example.test/kie"
@@ -39,28 +39,37 @@ def _with_hook(family: str) -> dict[str, Any]:
     return {**BODIES[family], "callBackUrl": HOOK}
 
 
+async def _finish(
+    make_sandbox: MakeSandbox,
+    clock: FakeClock,
+    family: str,
+    receiver: Receiver | None = None,
+    *,
+    wait: float = 30,
+    **config: Any,
+) -> tuple[Sandbox, Receiver, str]:
+    """Create one task with a callBackUrl on a new sandbox, let ``wait`` seconds pass, send callbacks."""
+    receiver = receiver or Receiver()
+    sb = make_sandbox(callback_transport=receiver.transport, **config)
+    async with client_for(sb) as http:
+        task_id = await create(http, family, _with_hook(family))
+        clock.advance(wait)
+        await sb.flush()
+    return sb, receiver, task_id
+
+
 @pytest.mark.parametrize("family", ["gpt4o", "flux", "market"])
 async def test_no_callback_before_the_task_ends(
     make_sandbox: MakeSandbox, clock: FakeClock, family: str
 ) -> None:
     """Nothing is sent while the task runs."""
-    receiver = Receiver()
-    sb = make_sandbox(callback_transport=receiver.transport)
-    async with client_for(sb) as http:
-        await create(http, family, _with_hook(family))
-        clock.advance(3)
-        await sb.flush()
+    _, receiver, _ = await _finish(make_sandbox, clock, family, wait=3)
     assert receiver.received == []
 
 
 async def test_gpt4o_callback_uses_info_result_urls(make_sandbox: MakeSandbox, clock: FakeClock) -> None:
     """4o's success callback carries data.info.result_urls (snake case, unlike the record)."""
-    receiver = Receiver()
-    sb = make_sandbox(callback_transport=receiver.transport)
-    async with client_for(sb) as http:
-        task_id = await create(http, "gpt4o", _with_hook("gpt4o"))
-        clock.advance(30)
-        await sb.flush()
+    _, receiver, task_id = await _finish(make_sandbox, clock, "gpt4o")
     [(_, body)] = receiver.received
     assert body["code"] == 200
     assert body["data"]["taskId"] == task_id
@@ -69,12 +78,7 @@ async def test_gpt4o_callback_uses_info_result_urls(make_sandbox: MakeSandbox, c
 
 async def test_flux_callback_has_origin_and_result_urls(make_sandbox: MakeSandbox, clock: FakeClock) -> None:
     """Flux's callback carries info.originImageUrl and info.resultImageUrl and BFL's message."""
-    receiver = Receiver()
-    sb = make_sandbox(callback_transport=receiver.transport)
-    async with client_for(sb) as http:
-        await create(http, "flux", _with_hook("flux"))
-        clock.advance(30)
-        await sb.flush()
+    _, receiver, _ = await _finish(make_sandbox, clock, "flux")
     [(_, body)] = receiver.received
     assert body["msg"] == "BFL image generated successfully."
     assert set(body["data"]["info"]) == {"originImageUrl", "resultImageUrl"}
@@ -82,12 +86,8 @@ async def test_flux_callback_has_origin_and_result_urls(make_sandbox: MakeSandbo
 
 async def test_market_callback_is_shaped_like_the_record(make_sandbox: MakeSandbox, clock: FakeClock) -> None:
     """Market's callback body equals the recordInfo envelope of the finished task."""
-    receiver = Receiver()
-    sb = make_sandbox(callback_transport=receiver.transport)
+    sb, receiver, task_id = await _finish(make_sandbox, clock, "market")
     async with client_for(sb) as http:
-        task_id = await create(http, "market", _with_hook("market"))
-        clock.advance(30)
-        await sb.flush()
         record = (await http.get("/api/v1/jobs/recordInfo", params={"taskId": task_id})).json()
     [(_, body)] = receiver.received
     assert body == {**record, "data": {**record["data"], "updateTime": body["data"]["updateTime"]}}
@@ -99,12 +99,7 @@ async def test_failure_callbacks_carry_the_failure(
     make_sandbox: MakeSandbox, clock: FakeClock, family: str, code: int
 ) -> None:
     """A failed task's callback has the failure code and, for 4o/Flux, info null."""
-    receiver = Receiver()
-    sb = make_sandbox(callback_transport=receiver.transport, faults=[Fault("fail")])
-    async with client_for(sb) as http:
-        await create(http, family, _with_hook(family))
-        clock.advance(30)
-        await sb.flush()
+    _, receiver, _ = await _finish(make_sandbox, clock, family, faults=[Fault("fail")])
     [(_, body)] = receiver.received
     assert body["code"] == code
     if family == "market":
@@ -115,12 +110,7 @@ async def test_failure_callbacks_carry_the_failure(
 
 async def test_callbacks_are_signed_with_the_hmac_key(make_sandbox: MakeSandbox, clock: FakeClock) -> None:
     """X-Webhook-Signature = base64(HMAC-SHA256(taskId + "." + X-Webhook-Timestamp, key))."""
-    receiver = Receiver()
-    sb = make_sandbox(callback_transport=receiver.transport, webhook_hmac_key="whsec-test")
-    async with client_for(sb) as http:
-        task_id = await create(http, "market", _with_hook("market"))
-        clock.advance(30)
-        await sb.flush()
+    _, receiver, task_id = await _finish(make_sandbox, clock, "market", webhook_hmac_key="whsec-test")
     [(headers, _)] = receiver.received
     stamp = headers["x-webhook-timestamp"]
     expected = base64.b64encode(
@@ -134,12 +124,7 @@ async def test_unsigned_callbacks_have_no_signature_headers(
     make_sandbox: MakeSandbox, clock: FakeClock
 ) -> None:
     """Without a key no signature headers are sent."""
-    receiver = Receiver()
-    sb = make_sandbox(callback_transport=receiver.transport)
-    async with client_for(sb) as http:
-        await create(http, "market", _with_hook("market"))
-        clock.advance(30)
-        await sb.flush()
+    _, receiver, _ = await _finish(make_sandbox, clock, "market")
     [(headers, _)] = receiver.received
     assert "x-webhook-signature" not in headers
 
@@ -149,24 +134,14 @@ async def test_callbacks_retry_three_times_then_stop(
     make_sandbox: MakeSandbox, clock: FakeClock, fail_first: int, delivered: bool, attempts: int
 ) -> None:
     """A non-2xx answer is retried up to 3 more times; after that kie gives up."""
-    receiver = Receiver(fail_first=fail_first)
-    sb = make_sandbox(callback_transport=receiver.transport)
-    async with client_for(sb) as http:
-        await create(http, "market", _with_hook("market"))
-        clock.advance(30)
-        await sb.flush()
+    sb, _, _ = await _finish(make_sandbox, clock, "market", Receiver(fail_first=fail_first))
     [record] = sb.callbacks
     assert (record.delivered, record.attempts) == (delivered, attempts)
 
 
 async def test_callbacks_can_be_duplicated(make_sandbox: MakeSandbox, clock: FakeClock) -> None:
     """callback_duplicates sends each callback twice, as kie may."""
-    receiver = Receiver()
-    sb = make_sandbox(callback_transport=receiver.transport, callback_duplicates=True)
-    async with client_for(sb) as http:
-        await create(http, "gpt4o", _with_hook("gpt4o"))
-        clock.advance(30)
-        await sb.flush()
+    _, receiver, _ = await _finish(make_sandbox, clock, "gpt4o", callback_duplicates=True)
     assert len(receiver.received) == 2
     assert receiver.received[0][1] == receiver.received[1][1]
 

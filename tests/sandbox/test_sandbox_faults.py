@@ -149,6 +149,18 @@ async def test_content_policy_failure_is_create_task_failed(
     assert flux["successFlag"] == 2
 
 
+async def test_early_failure_record_was_last_updated_when_it_failed(
+    sandbox: Sandbox, http: httpx.AsyncClient, clock: FakeClock
+) -> None:
+    """A task that fails while waiting reports updateTime = completeTime, not a later phase change."""
+    sandbox.add_fault(Fault("fail", 400))
+    task_id = await create(http, "market")
+    clock.advance(30)
+    data = (await record(http, "market", task_id))["data"]
+    assert data["state"] == "fail"
+    assert data["updateTime"] == data["completeTime"]
+
+
 async def _result_url(http: httpx.AsyncClient, clock: FakeClock) -> str:
     task_id = await create(http, "market")
     clock.advance(30)

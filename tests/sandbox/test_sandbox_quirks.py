@@ -18,7 +18,7 @@ from sandbox_helpers import (
 
 from kie_widgets.catalog import spec_for_request
 from kie_widgets.clock import FakeClock
-from kie_widgets.sandbox import Sandbox
+from kie_widgets.sandbox import Sandbox, SandboxConfig
 
 pytestmark = pytest.mark.anyio
 
@@ -86,6 +86,13 @@ async def test_key_never_appears_in_the_request_log(sandbox: Sandbox, http: http
     await create(http, "market")
     assert sandbox.requests[-1].authorized is True
     assert "sandbox-key" not in repr(sandbox.requests)
+
+
+def test_config_repr_hides_the_api_key_and_the_webhook_key() -> None:
+    """A SandboxConfig shown in a log or traceback never carries the accepted key or the HMAC key."""
+    shown = repr(SandboxConfig(api_key="real-key-123", webhook_hmac_key="hmac-456"))
+    assert "real-key-123" not in shown
+    assert "hmac-456" not in shown
 
 
 async def test_success_is_debited_at_the_catalog_price(
@@ -181,6 +188,8 @@ async def test_limiter_429_is_a_real_status_with_retry_after_when_http_errors(
         ),
         ("market", {"model": "seedream/4.5-text-to-image", "input": {"prompt": "x"}}, "quality"),
         ("market", {"model": "google/nano-banana-pro", "input": {"prompt": "x"}}, "model not supported"),
+        ("gpt4o", {"prompt": "x", "size": "1:1", "callBackUrl": "ftp://hook"}, "callBackUrl"),
+        ("flux", {"prompt": "x", "callBackUrl": "hook.example/k"}, "callBackUrl"),
     ],
 )
 async def test_invalid_requests_get_422_naming_the_problem(
@@ -263,6 +272,7 @@ async def test_download_url_returns_a_fresh_20_minute_link(
         ("/api/v1/common/download-url", {"url": "https://example.com/x.png"}, "Only files generated"),
         ("/api/v1/common/download-url", {}, "url is required"),
         ("/api/v1/gpt4o-image/download-url", {"taskId": "nope", "url": "https://x/y.png"}, "record is null"),
+        ("/api/v1/gpt4o-image/download-url", {"taskId": ["a"], "url": "https://x/y.png"}, "record is null"),
     ],
 )
 async def test_download_url_refuses_foreign_or_missing_urls(

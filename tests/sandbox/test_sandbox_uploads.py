@@ -57,6 +57,16 @@ async def test_base64_upload_accepts_bare_and_data_url_forms(http: httpx.AsyncCl
         assert (await http.get(r.json()["data"]["downloadUrl"])).content == data
 
 
+async def test_request_log_keeps_the_length_of_base64_uploads_not_the_data(
+    sandbox: Sandbox, http: httpx.AsyncClient
+) -> None:
+    """The long-lived request log records a base64 upload's size, so uploads do not pile up in memory."""
+    raw = base64.b64encode(_png((600, 400))).decode()
+    await http.post(f"{UPLOAD}/api/file-base64-upload", json={"base64Data": raw, "uploadPath": "images"})
+    logged = sandbox.requests[-1].json
+    assert logged == {"base64Data": f"<{len(raw)} characters>", "uploadPath": "images"}
+
+
 async def test_malformed_base64_gets_the_opaque_atob_error(http: httpx.AsyncClient) -> None:
     """Line breaks in base64 fail with kie's opaque atob message."""
     raw = base64.encodebytes(_png()).decode()  # has newlines

@@ -1,0 +1,223 @@
+"""The journal of paid tasks: every task id kie gave us, recorded before its first status poll.
+
+It lives in ``manifest.journal.json`` beside the manifest, under the manifest's lock, rather than as a
+key of ``manifest.json``, because (1) the document's Node snippet rewrites manifest.json without any
+lock, and a journal update landing between its read and its write would be silently dropped: a lost
+asset entry can be rebuilt from the file on disk (``verify``), a lost pending task id cannot; (2) the
+journal is written before every first poll and must stay cheap when the manifest holds 10,000
+entries; (3) manifest.json stays exactly the documented ``{"assets": [...]}``.
+
+``Manifest`` inherits these methods; they are kept here so each file reads in one sitting.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import filelock
+
+from kie_widgets.assets._store import JSONStore
+from kie_widgets.assets.schema import EXTRA_KEY, check_json, iso_now, scrub
+
+JOURNAL_STATES = ("pending", "uncertain", "complete", "failed", "dismissed")
+OPEN_STATES = ("pending", "uncertain")
+
+
+def _validate_journal(document: Any) -> str | None:
+    if not isinstance(document, dict) or not isinstance(document.get("tasks"), list):
+        return 'it has no "tasks" list'
+    return None
+
+
+def _find_task(tasks: list[dict[str, Any]], key: str) -> dict[str, Any] | None:
+    for record in reversed(tasks):
+        if record.get("task_id") == key or record.get("journal_id") == key:
+            return record
+    return None
+
+
+def _task_record(
+    journal_id: str,
+    task_id: str | None,
+    state: str,
+    *,
+    family: str,
+    model_id: str,
+    model: str,
+    endpoint: str,
+    body: Mapping[str, Any],
+    recipe: str | None,
+    context: Mapping[str, Any] | None,
+    **more: Any,
+) -> dict[str, Any]:
+    """A new journal record: the request (credential-like keys masked) and where it came from."""
+    record = {
+        "journal_id": journal_id,
+        "task_id": task_id,
+        "state": state,
+        "family": family,
+        "model_id": model_id,
+        "model": model,
+        "endpoint": endpoint,
+        "body": scrub(dict(body)),
+        "recipe": recipe,
+        "context": scrub(dict(context or {})),
+        **more,
+        "created_at": iso_now(),
+        "updated_at": iso_now(),
+        "asset_ids": [],
+    }
+    check_json(record, "journal records")
+    return record
+
+
+class JournalMixin:
+    """The journal half of ``Manifest``: record, settle and list paid tasks."""
+
+    journal_path: Path
+    _journal: JSONStore
+
+    if TYPE_CHECKING:
+
+        @property
+        def entries(self) -> list[dict[str, Any]]:
+            """Provided by ``Manifest``."""
+
+    def _init_journal(self, manifest_path: Path, lock: filelock.BaseFileLock) -> None:
+        #: The journal file, ``manifest.journal.json`` beside the manifest.
+        self.journal_path = manifest_path.with_name(manifest_path.stem + ".journal.json")
+        self._journal = JSONStore(
+            self.journal_path,
+            lock=lock,
+            empty=lambda: {"version": 1, "tasks": []},
+            validate=_validate_journal,
+            label="task journal",
+        )
+
+    def _journal_change(self, change: Callable[[dict[str, Any]], Any]) -> Any:
+        return self._journal.transact(change)
+
+    def journal_submit(
+        self,
+        task_id: str,
+        *,
+        family: str,
+        model_id: str,
+        model: str,
+        endpoint: str,
+        body: Mapping[str, Any],
+        recipe: str | None = None,
+        context: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Record a submitted (paid) task as pending, before its first status poll."""
+        record = _task_record(
+            task_id,
+            task_id,
+            "pending",
+            family=family,
+            model_id=model_id,
+            model=model,
+            endpoint=endpoint,
+            body=body,
+            recipe=recipe,
+            context=context,
+        )
+
+        def change(document: dict[str, Any]) -> None:
+            existing = _find_task(document["tasks"], task_id)
+            if existing is None:
+                document["tasks"].append(record)
+            elif existing.get("state") in OPEN_STATES:
+                existing.update({k: v for k, v in record.items() if k != "created_at"})
+
+        self._journal_change(change)
+
+    def journal_uncertain(
+        self,
+        *,
+        family: str,
+        model_id: str,
+        model: str,
+        endpoint: str,
+        body: Mapping[str, Any],
+        error: str,
+        context: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Record a submission whose outcome is unknown (sent, no answer); return its journal id."""
+        journal_id = f"uncertain-{datetime.now(timezone.utc):%Y%m%d%H%M%S}-{secrets.token_hex(3)}"
+        record = _task_record(
+            journal_id,
+            None,
+            "uncertain",
+            family=family,
+            model_id=model_id,
+            model=model,
+            endpoint=endpoint,
+            body=body,
+            recipe=None,
+            context=context,
+            error=str(error),
+        )
+        self._journal_change(lambda document: document["tasks"].append(record))
+        return journal_id
+
+    def _settle(self, key: str, **fields: Any) -> None:
+        def change(document: dict[str, Any]) -> None:
+            record = _find_task(document["tasks"], key)
+            if record is None:
+                record = {"journal_id": key, "task_id": key, "created_at": iso_now()}
+                document["tasks"].append(record)
+            record.update(fields, updated_at=iso_now())
+
+        self._journal_change(change)
+
+    def journal_complete(self, task_id: str, asset_ids: list[str]) -> None:
+        """Mark a task collected: its results are on disk and recorded as ``asset_ids``."""
+        self._settle(task_id, state="complete", asset_ids=list(asset_ids))
+
+    def journal_failed(self, task_id: str, code: Any, message: str) -> None:
+        """Mark a task failed with kie's code and message (failed tasks are not charged)."""
+        self._settle(task_id, state="failed", fail_code=code, fail_message=message)
+
+    def journal_dismiss(self, journal_id: str, reason: str = "") -> None:
+        """Close a pending or uncertain record by hand (for example after checking kie's logs)."""
+        self._settle(journal_id, state="dismissed", reason=reason)
+
+    def journal(self) -> list[dict[str, Any]]:
+        """Every journal record, oldest first (a fresh copy)."""
+        return list(self._journal.read()["tasks"])
+
+    def pending(self) -> list[dict[str, Any]]:
+        """Task records still to collect (state ``pending`` or ``uncertain``), oldest first.
+
+        Each carries ``recorded``: ids of manifest entries already holding this task's results, so a
+        crash between recording a file and completing the journal cannot make ``resume()`` pay twice.
+        """
+        open_records = [r for r in self.journal() if r.get("state") in OPEN_STATES]
+        if not open_records:
+            return []
+        by_task: dict[str, list[str]] = {}
+        for entry in self.entries:
+            extra = entry.get(EXTRA_KEY)
+            if isinstance(extra, dict) and extra.get("task_id"):
+                by_task.setdefault(str(extra["task_id"]), []).append(str(entry.get("id")))
+        keys = ("task_id", "family", "model_id", "model", "endpoint", "body", "state", "created_at")
+        result = []
+        for record in open_records:
+            item = {k: record.get(k) for k in keys}
+            item.update(
+                context=record.get("context") or {},
+                recipe=record.get("recipe"),
+                journal_id=record.get("journal_id"),
+                error=record.get("error"),
+                recorded=by_task.get(str(record.get("task_id")), []) if record.get("task_id") else [],
+            )
+            result.append(item)
+        return result
+
+
+__all__ = ["JOURNAL_STATES", "OPEN_STATES", "JournalMixin"]

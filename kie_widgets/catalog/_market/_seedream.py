@@ -1,0 +1,215 @@
+"""ByteDance Seedream 3.0 to 5 Pro (kie-api.md §5.3)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from kie_widgets.catalog._build import choice, integer, market, nsfw, number, prompt, url, urls
+from kie_widgets.catalog._market._shared import PNG_JPEG, RES_124, SIZE_6
+from kie_widgets.catalog._schema import ModelSpec, Price
+
+R_SEEDREAM = ("1:1", "4:3", "3:4", "16:9", "9:16", "2:3", "3:2", "21:9")
+SIZE_9 = (
+    "square",
+    "square_hd",
+    "portrait_4_3",
+    "portrait_3_2",
+    "portrait_16_9",
+    "landscape_4_3",
+    "landscape_3_2",
+    "landscape_16_9",
+    "landscape_21_9",
+)
+
+
+def models() -> list[ModelSpec]:
+    """ByteDance Seedream 3.0 to 5 Pro."""
+    v4_count = (
+        "max_images caps the set size; the prompt must also state the count; price is per image "
+        "returned and estimates assume max_images (kie-api.md §5.3)"
+    )
+    v4_common = (
+        choice("image_resolution", RES_124, "1K"),
+        choice("image_size", SIZE_9, "square_hd"),
+        number("max_images", 1, 6, 1),
+        nsfw(),
+        integer("seed"),
+    )
+    s_aspect = choice("aspect_ratio", R_SEEDREAM, "1:1", required=True)
+    q45 = {"2K": "basic", "4K": "high"}
+    s45_tail = (
+        prompt(3000),
+        choice("quality", ("basic", "high"), "basic", required=True, note="basic = 2K, high = 4K"),
+        nsfw(),
+    )
+    p45 = Price(6.5, source="[PRICE] 6.5 ([ELI] 5 rejected)")
+    q5l = {"2K": "basic", "3K": "high", "4K": "ultra"}
+    p5l = Price(5.5, source="[PRICE] 5.5 ([ELI] 5 rejected)")
+    s5l_tail = (
+        prompt(3000, min_len=3),
+        choice(
+            "quality",
+            ("basic", "high", "ultra"),
+            "basic",
+            required=True,
+            note="basic = 2K, high = 3K, ultra = 4K",
+        ),
+        nsfw(),
+        choice("output_format", PNG_JPEG, "png"),
+    )
+    q5p = {"1K": "basic", "2K": "high"}
+    s5p_tail = (
+        prompt(5000, min_len=3),
+        choice("quality", ("basic", "high"), "basic", required=True, note="basic = 1K, high = 2K"),
+        nsfw(),
+        choice("output_format", PNG_JPEG, "png"),
+    )
+    p5p = Price(
+        7, tier_field="quality", tiers={"basic": 7.0, "high": 14.0}, source="[PRICE] 7 (1K) / 14 (2K)"
+    )
+    return [
+        market(
+            "bytedance/seedream",
+            "Seedream 3.0",
+            "text-to-image",
+            (
+                prompt(5000),
+                number("guidance_scale", 1, 10, 2.5),
+                choice("image_size", SIZE_6, "square_hd"),
+                integer("seed"),
+            ),
+            Price(3.5),
+            aliases=("Seedream 3", "seedream-3"),
+            timeout=240.0,
+        ),
+        market(
+            "bytedance/seedream-v4-text-to-image",
+            "Seedream 4.0",
+            "text-to-image",
+            (prompt(5000), *v4_common),
+            Price(5, source="[PRICE] 5 per returned image"),
+            group="Seedream 4.0",
+            role="t2i",
+            aliases=("Seedream 4", "seedream-v4"),
+            timeout=420.0,
+            notes=(v4_count,),
+        ),
+        market(
+            "bytedance/seedream-v4-edit",
+            "Seedream 4.0 Edit",
+            "edit",
+            (urls("image_urls", 10), prompt(5000), *v4_common),
+            Price(5, source="[PRICE] 5 per returned image ([ELI] 3.5 rejected)"),
+            group="Seedream 4.0",
+            role="edit",
+            aliases=("Seedream 4 Edit",),
+            timeout=420.0,
+            notes=(v4_count, "price: [PRICE] 5 chosen over [ELI] 3.5"),
+        ),
+        market(
+            "seedream/4.5-text-to-image",
+            "Seedream 4.5",
+            "text-to-image",
+            (s_aspect, *s45_tail),
+            p45,
+            group="Seedream 4.5",
+            role="t2i",
+            aliases=("seedream-4.5", "Seedream"),
+            wire={"resolution": "quality"},
+            value_aliases={"quality": q45},
+            notes=("price: [PRICE] 6.5 chosen over [ELI] 5",),
+        ),
+        market(
+            "seedream/4.5-edit",
+            "Seedream 4.5 Edit",
+            "edit",
+            (s_aspect, urls("image_urls", 14), *s45_tail),
+            p45,
+            group="Seedream 4.5",
+            role="edit",
+            wire={"resolution": "quality"},
+            value_aliases={"quality": q45},
+            notes=("price: [PRICE] 6.5 chosen over [ELI] 5",),
+        ),
+        market(
+            "seedream/5-lite-text-to-image",
+            "Seedream 5 Lite",
+            "text-to-image",
+            (s_aspect, *s5l_tail),
+            p5l,
+            group="Seedream 5 Lite",
+            role="t2i",
+            aliases=("Seedream 5",),
+            wire={"resolution": "quality"},
+            value_aliases={"quality": q5l},
+        ),
+        market(
+            "seedream/5-lite-image-to-image",
+            "Seedream 5 Lite Image-to-Image",
+            "edit",
+            (s_aspect, urls("image_urls", 14), *s5l_tail),
+            p5l,
+            group="Seedream 5 Lite",
+            role="edit",
+            wire={"resolution": "quality"},
+            value_aliases={"quality": q5l},
+            docs="https://docs.kie.ai/market/seedream-5-lite-image-to-image.md",
+        ),
+        market(
+            "seedream/5-pro-text-to-image",
+            "Seedream 5 Pro",
+            "text-to-image",
+            (s_aspect, *s5p_tail),
+            p5p,
+            group="Seedream 5 Pro",
+            role="t2i",
+            wire={"resolution": "quality"},
+            value_aliases={"quality": q5p},
+            input_required=True,
+        ),
+        market(
+            "seedream/5-pro-image-to-image",
+            "Seedream 5 Pro Image-to-Image",
+            "edit",
+            (s_aspect, urls("image_urls", 10), *s5p_tail),
+            replace(
+                p5p,
+                per_extra_input=0.5,
+                inputs_field="image_urls",
+                source="[PRICE] 7 (1K) / 14 (2K) + 0.5 per input image after the first",
+            ),
+            group="Seedream 5 Pro",
+            role="edit",
+            wire={"resolution": "quality"},
+            value_aliases={"quality": q5p},
+            input_required=True,
+        ),
+        market(
+            "seedream/5-pro-layer-decomposition",
+            "Seedream 5 Pro Layer Decomposition",
+            "layer-decomposition",
+            (
+                url(
+                    "image_url",
+                    30.0,
+                    mimes=(),
+                    note="≤30 MB, 262,144–36,000,000 pixels, aspect 1:16–16:1, no HEIC",
+                ),
+                choice(
+                    "output_format", PNG_JPEG, "jpeg", note="applies to the base image; layers are always PNG"
+                ),
+                prompt(5000, required=False, min_len=0, note="may carry <bbox>x1 y1 x2 y2</bbox> (0–1000)"),
+                choice("size", ("auto", "1K", "1.5K", "2K"), "auto"),
+            ),
+            Price(
+                7,
+                source="no published price; assumed equal to Seedream 5 Pro 1K (7 cr), billed per output "
+                "layer per [ELI] — we estimate one unit",
+            ),
+            aliases=("Seedream Layers", "layer decomposition"),
+            wire={"resolution": "size", "aspect_ratio": None},
+            input_required=True,
+            timeout=600.0,
+            notes=("layer count is decided by kie; outputs() counts 1 (the base image) for estimates",),
+        ),
+    ]

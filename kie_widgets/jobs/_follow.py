@@ -1,0 +1,346 @@
+"""Following a submitted task: adaptive polling to a deadline, then download and record its results.
+
+``FollowMixin`` is the part of ``KieClient`` that waits for a task (``wait``), downloads every
+result at once (streamed, size-capped, validated), records each in the manifest and completes the
+journal entry; ``resume()`` follows journaled tasks the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from kie_widgets.errors import (
+    KieAPIError,
+    KieError,
+    KieImageError,
+    KieNotFoundError,
+    KieRateLimitError,
+    KieRequestError,
+    KieServerError,
+    KieTaskFailedError,
+    KieTransportError,
+    KieUnavailableError,
+    KieWaitTimeoutError,
+)
+from kie_widgets.jobs._inputs import extra_of
+from kie_widgets.jobs._model import CONTEXT_KEYS, Job, PollSchedule, StatusCallback, log
+
+if TYPE_CHECKING:
+    from kie_widgets.assets import Asset, Manifest, SavedImage
+    from kie_widgets.client import KieAPI, TaskStatus
+    from kie_widgets.clock import Clock
+
+
+# Transient failures of a status read that outlived the wire layer's own retries: keep polling.
+_TRANSIENT = (KieTransportError, KieUnavailableError, KieServerError, KieRateLimitError)
+
+
+class FollowMixin:
+    """Waiting, downloading and recording for ``KieClient`` (which provides the attributes below)."""
+
+    #: Largest result file accepted (bytes); larger downloads are refused while streaming.
+    max_download_bytes: int = 128 * 1024 * 1024
+    #: How many times a result download is tried before the task is left pending for ``resume()``.
+    download_attempts: int = 3
+    #: Concurrent result downloads (bounded so many finished tasks do not open hundreds of files).
+    max_concurrent_downloads: int = 16
+
+    api: KieAPI
+    clock: Clock
+    schedule: PollSchedule
+    _rng: random.Random
+    _record_lock: asyncio.Lock | None
+    _download_sem: asyncio.Semaphore | None
+    #: Jobs being waited on right now, by task id (``resume()`` leaves these alone).
+    jobs: dict[str, Job]
+
+    if TYPE_CHECKING:
+
+        @property
+        def manifest(self) -> Manifest: ...
+
+        def _emitter(self, on_status: StatusCallback | None, started: float) -> Callable[..., None]: ...
+
+    async def _follow(
+        self, job: Job, *, deadline: float, emit: Callable[..., None], poll_now: bool = False
+    ) -> list[Asset]:
+        """Wait for ``job``, then download and record its results."""
+        self.jobs[job.task_id] = job
+        try:
+            status = await self.wait(job, timeout=deadline, emit=emit, poll_now=poll_now)
+            emit("downloading", job.model, task_id=job.task_id, message=f"{len(status.result_urls)} file(s)")
+            assets = await self._collect(job, status)
+        except KieError as exc:
+            if not isinstance(exc, KieWaitTimeoutError):
+                emit("failed", job.model, task_id=job.task_id, message=str(exc))
+            raise
+        finally:
+            self.jobs.pop(job.task_id, None)
+        emit("done", job.model, task_id=job.task_id, progress=1.0, message=f"{len(assets)} image(s)")
+        return assets
+
+    async def wait(
+        self,
+        job: Job,
+        *,
+        timeout: float,
+        emit: Callable[..., None] | None = None,
+        poll_now: bool = False,
+    ) -> TaskStatus:
+        """Poll ``job`` on the adaptive schedule until it succeeds, fails or ``timeout`` passes.
+
+        Success returns the final status. Failure marks the journal and raises
+        ``KieTaskFailedError``. Running out of time raises ``KieWaitTimeoutError`` and leaves the
+        task pending in the journal; so does cancellation.
+        """
+        emit = emit or (lambda *a, **k: None)
+        started = job.started or self.clock.monotonic()
+        deadline = started + timeout
+        last: tuple[str, float | None] | None = None
+        while True:
+            now = self.clock.monotonic()
+            if now >= deadline:
+                waited = now - started
+                emit(
+                    "timeout", job.model, task_id=job.task_id, message=f"stopped waiting after {waited:.0f} s"
+                )
+                raise KieWaitTimeoutError(
+                    f"{job.model} task {job.task_id} was still {job.state} after {waited:.0f} s.",
+                    task_id=job.task_id,
+                    waited=waited,
+                )
+            if poll_now:
+                poll_now = False  # resume(): the task is probably done, ask at once
+            else:
+                await self.clock.sleep(min(self.schedule.interval(now - started, self._rng), deadline - now))
+            elapsed = self.clock.monotonic() - started
+            try:
+                status = await self.api.status(job.family, job.task_id)
+            except (KieNotFoundError, KieRequestError) as exc:
+                if exc.code not in (404, 422):
+                    raise  # the read itself was refused (400, 405, ...): the task stays pending
+                # Right after creation kie may not show the record yet (404 / 422), kie-api.md §4.
+                if elapsed < self.schedule.grace:
+                    continue
+                await self._journal("journal_failed", job.task_id, str(exc.code), exc.kie_message or str(exc))
+                raise
+            except KieTaskFailedError as exc:
+                exc.task_id = exc.task_id or job.task_id
+                await self._journal(
+                    "journal_failed", job.task_id, str(exc.code), exc.kie_message or exc.message
+                )
+                raise
+            except _TRANSIENT as exc:
+                log.warning("status of %s unavailable (%s); still waiting", job.task_id, type(exc).__name__)
+                continue
+            job.status = status
+            if status.not_visible_yet:
+                if elapsed < self.schedule.grace:
+                    continue
+                await self._journal("journal_failed", job.task_id, "404", "kie never showed this task")
+                raise KieNotFoundError(
+                    f"kie did not show task {job.task_id} within {self.schedule.grace:.0f} s.",
+                    task_id=job.task_id,
+                )
+            state = {"pending": "queued", "queued": "queued"}.get(status.state, status.state)
+            job.state, job.progress = state, status.progress
+            if status.state == "success":
+                return status
+            if status.state == "failed":
+                code = status.fail_code or "failed"
+                message = status.fail_message or "kie reported the task as failed"
+                await self._journal("journal_failed", job.task_id, code, message)
+                raise KieTaskFailedError(
+                    f"{job.model} task {job.task_id} failed: {message} (code {code}).",
+                    code=int(code) if str(code).isdigit() else None,
+                    task_id=job.task_id,
+                    kie_message=message,
+                    endpoint=job.endpoint,
+                )
+            if (state, status.progress) != last:
+                last = (state, status.progress)
+                emit(state, job.model, task_id=job.task_id, progress=status.progress)
+
+    async def _collect(self, job: Job, status: TaskStatus) -> list[Asset]:
+        """Download every result at once, record each, then complete the journal entry."""
+        from kie_widgets.assets import Asset
+
+        if not status.result_urls:
+            await self._journal(
+                "journal_failed", job.task_id, "empty", "kie reported success without results"
+            )
+            raise KieTaskFailedError(
+                f"{job.model} task {job.task_id} succeeded without any result URL.", task_id=job.task_id
+            )
+        # After a crash between recording and completing the journal, some results are recorded.
+        recorded = self.manifest.find(task_id=job.task_id)
+        if len(recorded) >= len(status.result_urls):
+            # kie's URLs are not stable between reads; the count says the task is fully recorded.
+            ordered = recorded[: len(status.result_urls)]
+            await self._journal("journal_complete", job.task_id, [str(e["id"]) for e in ordered])
+            return [Asset.from_entry(e, self.manifest) for e in ordered]
+        done = {extra_of(e, "source_url"): e for e in recorded}
+        todo = [u for u in status.result_urls if u not in done]
+        results = await asyncio.gather(*(self._download(job, url) for url in todo), return_exceptions=True)
+        # Record every good download even when a sibling failed: each one is paid.
+        entries = dict(done)
+        share = _credit_share(job.record.get("credits"), len(status.result_urls))
+        errors: list[BaseException] = []
+        for url, result in zip(todo, results, strict=True):
+            if isinstance(result, BaseException):
+                errors.append(result)
+                continue
+            entries[url] = await self._record(job, url, result, share)
+        for err in errors:
+            if not isinstance(err, Exception):
+                raise err
+        if errors:
+            # Not journaled as failed: the result is paid for and may download later (resume()).
+            raise errors[0]
+        ordered = [entries[u] for u in status.result_urls]
+        await self._journal("journal_complete", job.task_id, [str(e["id"]) for e in ordered])
+        return [Asset.from_entry(e, self.manifest) for e in ordered]
+
+    async def _download(self, job: Job, url: str) -> SavedImage:
+        from kie_widgets.assets import save_image_stream
+
+        if self._download_sem is None:
+            self._download_sem = asyncio.Semaphore(self.max_concurrent_downloads)
+        target = url
+        last_error: KieError | None = None
+        async with self._download_sem:
+            for attempt in range(self.download_attempts):
+                try:
+                    async with self.api.stream(target) as chunks:
+                        return await save_image_stream(
+                            chunks, folder=self.manifest.images_dir, max_bytes=self.max_download_bytes
+                        )
+                except (KieAPIError, KieTransportError) as exc:
+                    last_error = exc
+                    # Result URLs expire; kie signs a fresh one on request (20 minutes).
+                    try:
+                        target = await self.api.fresh_download_url(
+                            url, family=job.family, task_id=job.task_id
+                        )
+                    except (KieAPIError, KieTransportError) as fresh_exc:
+                        last_error = fresh_exc
+                except KieImageError as exc:
+                    # A truncated transfer looks like a bad image; the next try may be whole.
+                    last_error = exc
+                if attempt + 1 < self.download_attempts:
+                    await self.clock.sleep(min(2.0 * (attempt + 1), 10.0))
+        assert last_error is not None
+        raise last_error
+
+    async def _record(self, job: Job, url: str, saved: SavedImage, credits: float | None) -> dict[str, Any]:
+        rec = job.record
+        extra: dict[str, Any] = {
+            "task_id": job.task_id,
+            "model_id": job.model_id,
+            "params": rec.get("params"),
+            "negative_prompt": rec.get("negative_prompt"),
+            "seed": rec.get("seed"),
+            "parents": list(rec.get("parents") or []),
+            "operation": job.operation,
+            "credits": credits,
+            "recipe": job.recipe,
+            "source_url": url,
+        }
+        extra.update({k: job.context[k] for k in CONTEXT_KEYS if job.context.get(k) is not None})
+        extra = {k: v for k, v in extra.items() if v is not None}
+        if self._record_lock is None:
+            self._record_lock = asyncio.Lock()
+        async with self._record_lock:
+            # The manifest write holds a file lock and fsyncs: keep it off the event loop.
+            entry: dict[str, Any] = await asyncio.to_thread(
+                self.manifest.record_image,
+                saved,
+                prompt=rec.get("prompt") or _operation_prompt(job.operation, extra["parents"]),
+                model=job.model,
+                parameters={"size": rec.get("size"), "endpoint": job.endpoint},
+                scene_id=rec.get("scene_id"),
+                **extra,
+            )
+        return entry
+
+    async def _resume_one(
+        self, record: Mapping[str, Any], *, timeout: float | None, on_status: StatusCallback | None
+    ) -> list[Asset]:
+        context = dict(record.get("context") or {})
+        saved = dict(context.pop("record", None) or {})
+        saved.setdefault("prompt", _prompt_of(record.get("body") or {}))
+        # The task's real age decides whether "not visible yet" is still kie's propagation delay.
+        age = _age_seconds(record.get("created_at"))
+        now = self.clock.monotonic()
+        job = Job(
+            task_id=str(record["task_id"]),
+            family=str(record["family"]),
+            model_id=str(record.get("model_id") or ""),
+            model=str(record.get("model") or record.get("model_id") or ""),
+            endpoint=str(record.get("endpoint") or ""),
+            body=dict(record.get("body") or {}),
+            operation=str(saved.get("operation") or "generate"),
+            record=saved,
+            context=context,
+            recipe=record.get("recipe"),
+            started=now - age,
+        )
+        emit = self._emitter(on_status, now)
+        limit = timeout if timeout is not None else self._default_timeout(job.model_id)
+        return await self._follow(job, deadline=age + limit, emit=emit, poll_now=True)
+
+    def _default_timeout(self, model_id: str) -> float:
+        from kie_widgets.catalog import resolve
+
+        try:
+            return float(resolve(model_id).default_timeout)
+        except KieError:
+            return 600.0
+
+    async def _journal(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        """Call a manifest journal method off the event loop."""
+        if self._record_lock is None:
+            self._record_lock = asyncio.Lock()
+        async with self._record_lock:
+            return await asyncio.to_thread(getattr(self.manifest, method), *args, **kwargs)
+
+
+def _age_seconds(created_at: Any) -> float:
+    """Seconds since an ISO 8601 journal time (wall clock); 0 when unreadable or in the future."""
+    if not isinstance(created_at, str):
+        return 0.0
+    try:
+        when = datetime.fromisoformat(created_at.replace("Z", "+00:00"))
+    except ValueError:
+        return 0.0
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, time.time() - when.timestamp())
+
+
+def _prompt_of(body: Mapping[str, Any]) -> str:
+    inner = body.get("input")
+    if isinstance(inner, Mapping) and isinstance(inner.get("prompt"), str):
+        return str(inner["prompt"])
+    return str(body.get("prompt") or "")
+
+
+def _credit_share(credits: Any, count: int) -> float | None:
+    if not isinstance(credits, (int, float)) or count <= 0:
+        return None
+    return round(float(credits) / count, 4)
+
+
+def _operation_prompt(operation: str | None, parents: Sequence[str]) -> str:
+    """A prompt for prompt-less operations, e.g. "upscale of img-003".
+
+    The manifest versions entries by prompt and model, so an empty prompt would make every upscale
+    of one model a "new version" of an unrelated image.
+    """
+    source = ", ".join(parents) if parents else "an outside image"
+    return f"{operation or 'operation'} of {source}"
