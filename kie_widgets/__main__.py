@@ -139,7 +139,7 @@ def run_demo(out: Path, *, sandbox: bool = False, fresh: bool = False, timeout: 
     print(f"  notebook  {target}")
     print(f"  manifest  {out / 'assets' / 'manifest.json'}")
     print(f"  images    {out / 'assets' / 'images'} ({len(images)} files)")
-    print(f"Open it with: jupyter lab {target}")
+    print(f"Open it in JupyterLab or Notebook 7 (not installed by the demo extra): jupyter lab {target}")
     return code
 
 
