@@ -8,6 +8,7 @@ import dataclasses
 import hashlib
 import random
 import re
+import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -199,6 +200,9 @@ class KieClient(InputsMixin, FollowMixin):
             call_recipe = recipe_hash(first.plan.model_id, {**first.plan.params, "n": n}, hashes)
             for p in prepared:
                 p.recipe = call_recipe
+        batch = uuid.uuid4().hex[:12]
+        for p in prepared:
+            p.batch = batch
         if reuse:
             found = self._reusable(prepared[0].recipe, n)
             if found is not None:
@@ -352,6 +356,7 @@ class KieClient(InputsMixin, FollowMixin):
             "negative_prompt": plan.params.get("negative_prompt"),
             "seed": plan.params.get("seed"),
             "credits": plan.estimated_credits,
+            "batch": prepared.batch,
         }
         journal_context = {**prepared.context, "record": record}
         submission = asyncio.ensure_future(self._submit(plan, body, prepared.recipe, journal_context))

@@ -250,6 +250,7 @@ class FollowMixin:
             "credits": credits,
             "recipe": job.recipe,
             "source_url": url,
+            "batch": rec.get("batch"),
         }
         extra.update({k: job.context[k] for k in CONTEXT_KEYS if job.context.get(k) is not None})
         extra = {k: v for k, v in extra.items() if v is not None}

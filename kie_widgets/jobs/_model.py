@@ -137,3 +137,6 @@ class Prepared:
     recipe: str
     scene_id: int | str | None
     context: dict[str, Any]
+    #: One id per generate() call: the n variants of a call are versions of each other by the
+    #: manifest's rule, and this lets a history view show them side by side all the same.
+    batch: str | None = None

@@ -40,6 +40,28 @@ def _short(text: Any, width: int = 48) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def _batch(entry: Mapping[str, Any] | None) -> Any:
+    extra = entry.get("kie") if entry else None
+    return extra.get("batch") if isinstance(extra, Mapping) else None
+
+
+def _current_batch(entries: list[Mapping[str, Any]]) -> dict[Any, Any]:
+    """Each entry id -> the batch of the newest version in its ``superseded_by`` chain.
+
+    The manifest's rule makes the n variants of one request versions of each other; an entry whose
+    chain ends inside its own batch is one of the latest results, not an outdated one.
+    """
+    by_id = {e.get("id"): e for e in entries}
+    current: dict[Any, Any] = {}
+    for entry in entries:
+        head, seen = entry, {entry.get("id")}
+        while head.get("superseded_by") in by_id and head["superseded_by"] not in seen:
+            seen.add(head["superseded_by"])
+            head = by_id[head["superseded_by"]]
+        current[entry.get("id")] = _batch(head)
+    return current
+
+
 def history_rows(
     entries: Iterable[Mapping[str, Any]],
     *,
@@ -57,10 +79,15 @@ def history_rows(
         raise UsageError(f"--limit: must be 1 or more, got {limit}.")
     needle = (model or "").lower()
     rows: list[tuple[Any, ...]] = []
+    entries = list(entries)
+    current = _current_batch(entries)
     for entry in entries:
         if entry.get("type", "image") != "image":
             continue
-        if not include_superseded and entry.get("superseded_by"):
+        outdated = entry.get("superseded_by") and (
+            _batch(entry) is None or _batch(entry) != current.get(entry.get("id"))
+        )
+        if outdated and not include_superseded:
             continue
         if scene is not None and str(entry.get("scene_id")) != str(scene):
             continue

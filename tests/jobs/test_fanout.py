@@ -36,6 +36,15 @@ async def test_n_on_a_one_image_model_sends_n_concurrent_requests(
     assert len(creates(sandbox)) == 4
 
 
+async def test_variants_of_one_call_share_a_batch_and_other_calls_do_not(kie: Any, manifest: Any) -> None:
+    """Every image of one generate() call records the same batch id; a second call gets its own."""
+    first = await kie.generate("Imagen 4", "two kites", n=2)
+    second = await kie.generate("Imagen 4", "two kites", n=2)
+    batches = [{extra(manifest.get(a.id), "batch") for a in call} for call in (first, second)]
+    assert all(len(b) == 1 and None not in b for b in batches)
+    assert batches[0] != batches[1]
+
+
 async def test_n_on_a_multi_image_model_is_one_request(kie: Any, sandbox: Any) -> None:
     """A model that makes several images per request (4o nVariants) gets one create for n=2."""
     plan = kie.plan("4o Image", "two cats", n=2)

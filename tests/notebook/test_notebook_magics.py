@@ -272,6 +272,26 @@ def test_history_lists_and_filters_the_manifest(shell: Shell) -> None:
         _cell(ip, "history --since yesterday")
 
 
+def test_history_shows_every_variant_of_the_latest_request(shell: Shell, project: Path) -> None:
+    """The n variants of one cell all show; a forced re-run hides the older request's variants."""
+    ip, rec = shell
+    _cell(ip, "imagen4 --n 2 --out first", "twin lanterns")
+    first = [a.id for a in ip.user_ns["first"]]
+    rec.outputs.clear()
+    _cell(ip, "history")
+    assert all(asset_id in rec.texts() for asset_id in first)
+    _cell(ip, "imagen4 --n 2 --force --out second", "twin lanterns")
+    second = [a.id for a in ip.user_ns["second"]]
+    rec.outputs.clear()
+    _cell(ip, "history")
+    text = rec.texts()
+    assert all(asset_id in text for asset_id in second)
+    assert not any(asset_id in text for asset_id in first)
+    rec.outputs.clear()
+    _cell(ip, "history --all")
+    assert all(asset_id in rec.texts() for asset_id in first + second)
+
+
 def test_list_filters_models(shell: Shell) -> None:
     """list shows matching models with their kie ids."""
     ip, rec = shell
