@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from kie_widgets.catalog._build import choice, integer, market, nsfw, number, prompt, url, urls
 from kie_widgets.catalog._market._shared import PNG_JPEG, RES_124, SIZE_6
-from kie_widgets.catalog._schema import ModelSpec, Price
+from kie_widgets.catalog._schema import Field, ModelSpec, Price
 
 R_SEEDREAM = ("1:1", "4:3", "3:4", "16:9", "9:16", "2:3", "3:2", "21:9")
 SIZE_9 = (
@@ -22,6 +23,57 @@ SIZE_9 = (
 )
 
 
+def _pair(
+    stem: str,
+    name: str,
+    tail: tuple[Field, ...],
+    price: Price,
+    quality: dict[str, str],
+    *,
+    max_urls: int,
+    edit_suffix: str = "image-to-image",
+    edit_name: str | None = None,
+    edit_price: Price | None = None,
+    aliases: tuple[str, ...] = (),
+    notes: tuple[str, ...] = (),
+    edit_docs: str = "",
+    input_required: bool = False,
+) -> tuple[ModelSpec, ModelSpec]:
+    """A Seedream 4.5/5 text-to-image model and its edit twin: same fields but the reference images.
+
+    Both take the aspect ratio first and map the unified ``resolution`` to ``quality``.
+    """
+    aspect = choice("aspect_ratio", R_SEEDREAM, "1:1", required=True)
+    shared: dict[str, Any] = {
+        "group": name,
+        "wire": {"resolution": "quality"},
+        "value_aliases": {"quality": quality},
+        "notes": notes,
+        "input_required": input_required,
+    }
+    t2i = market(
+        f"{stem}-text-to-image",
+        name,
+        "text-to-image",
+        (aspect, *tail),
+        price,
+        role="t2i",
+        aliases=aliases,
+        **shared,
+    )
+    edit = market(
+        f"{stem}-{edit_suffix}",
+        edit_name or f"{name} Image-to-Image",
+        "edit",
+        (aspect, urls("image_urls", max_urls), *tail),
+        edit_price or price,
+        role="edit",
+        docs=edit_docs,
+        **shared,
+    )
+    return t2i, edit
+
+
 def models() -> list[ModelSpec]:
     """ByteDance Seedream 3.0 to 5 Pro."""
     v4_count = (
@@ -35,7 +87,6 @@ def models() -> list[ModelSpec]:
         nsfw(),
         integer("seed"),
     )
-    s_aspect = choice("aspect_ratio", R_SEEDREAM, "1:1", required=True)
     q45 = {"2K": "basic", "4K": "high"}
     s45_tail = (
         prompt(3000),
@@ -106,82 +157,41 @@ def models() -> list[ModelSpec]:
             timeout=420.0,
             notes=(v4_count, "price: [PRICE] 5 chosen over [ELI] 3.5"),
         ),
-        market(
-            "seedream/4.5-text-to-image",
+        *_pair(
+            "seedream/4.5",
             "Seedream 4.5",
-            "text-to-image",
-            (s_aspect, *s45_tail),
+            s45_tail,
             p45,
-            group="Seedream 4.5",
-            role="t2i",
+            q45,
+            edit_suffix="edit",
+            edit_name="Seedream 4.5 Edit",
+            max_urls=14,
             aliases=("seedream-4.5", "Seedream"),
-            wire={"resolution": "quality"},
-            value_aliases={"quality": q45},
             notes=("price: [PRICE] 6.5 chosen over [ELI] 5",),
         ),
-        market(
-            "seedream/4.5-edit",
-            "Seedream 4.5 Edit",
-            "edit",
-            (s_aspect, urls("image_urls", 14), *s45_tail),
-            p45,
-            group="Seedream 4.5",
-            role="edit",
-            wire={"resolution": "quality"},
-            value_aliases={"quality": q45},
-            notes=("price: [PRICE] 6.5 chosen over [ELI] 5",),
-        ),
-        market(
-            "seedream/5-lite-text-to-image",
+        *_pair(
+            "seedream/5-lite",
             "Seedream 5 Lite",
-            "text-to-image",
-            (s_aspect, *s5l_tail),
+            s5l_tail,
             p5l,
-            group="Seedream 5 Lite",
-            role="t2i",
+            q5l,
+            max_urls=14,
             aliases=("Seedream 5",),
-            wire={"resolution": "quality"},
-            value_aliases={"quality": q5l},
+            edit_docs="https://docs.kie.ai/market/seedream-5-lite-image-to-image.md",
         ),
-        market(
-            "seedream/5-lite-image-to-image",
-            "Seedream 5 Lite Image-to-Image",
-            "edit",
-            (s_aspect, urls("image_urls", 14), *s5l_tail),
-            p5l,
-            group="Seedream 5 Lite",
-            role="edit",
-            wire={"resolution": "quality"},
-            value_aliases={"quality": q5l},
-            docs="https://docs.kie.ai/market/seedream-5-lite-image-to-image.md",
-        ),
-        market(
-            "seedream/5-pro-text-to-image",
+        *_pair(
+            "seedream/5-pro",
             "Seedream 5 Pro",
-            "text-to-image",
-            (s_aspect, *s5p_tail),
+            s5p_tail,
             p5p,
-            group="Seedream 5 Pro",
-            role="t2i",
-            wire={"resolution": "quality"},
-            value_aliases={"quality": q5p},
-            input_required=True,
-        ),
-        market(
-            "seedream/5-pro-image-to-image",
-            "Seedream 5 Pro Image-to-Image",
-            "edit",
-            (s_aspect, urls("image_urls", 10), *s5p_tail),
-            replace(
+            q5p,
+            max_urls=10,
+            edit_price=replace(
                 p5p,
                 per_extra_input=0.5,
                 inputs_field="image_urls",
                 source="[PRICE] 7 (1K) / 14 (2K) + 0.5 per input image after the first",
             ),
-            group="Seedream 5 Pro",
-            role="edit",
-            wire={"resolution": "quality"},
-            value_aliases={"quality": q5p},
             input_required=True,
         ),
         market(
