@@ -43,11 +43,12 @@ def plan_request(
     sizes = _split(count, spec.batch_sizes, spec.fixed_outputs)
     seed = params.get("seed")
     step_seed = spec.seed and isinstance(seed, int) and not isinstance(seed, bool)
+    first_seed = seed if isinstance(seed, int) else 0
     plans = []
     for part, size in enumerate(sizes):
         extra = dict(params)
         if step_seed:
-            extra["seed"] = seed + part
+            extra["seed"] = first_seed + part
         if size > 1 and spec.fixed_outputs is None:
             extra["n"] = size
         planned = plan(spec, prompt, **extra)

@@ -265,7 +265,9 @@ class KieClient(InputsMixin, FollowMixin):
             raise
         tasks: list[asyncio.Future[list[Asset]]] = []
         for i, (p, body, emit) in enumerate(zip(prepared, bodies, emits, strict=True)):
-            task = asyncio.ensure_future(self._run(p, body, timeout=timeout, emit=emit))
+            task: asyncio.Future[list[Asset]] = asyncio.ensure_future(
+                self._run(p, body, timeout=timeout, emit=emit)
+            )
             tasks.append(task)
             if on_task is not None:
                 on_task(i, task)

@@ -6,7 +6,7 @@ Order of work in a cell, and why:
 2. capture the cell context (``context``) on the calling thread — later it belongs to another cell;
 3. plan every request with the catalog — an invalid value is a ``UsageError`` naming the field;
 4. show one status line per model (display handles made here, on the calling thread);
-5. hand the work to the client's loop thread (``runner.submit``) and, by default, wait for it while
+5. hand the plans to the session (``Session.submit``) and, by default, wait for the run while
    the line ticks; ``--no-wait`` returns at once and the handles are filled in when the work is done;
 6. show small thumbnails, a caption table with links, and bind ``--out`` and ``kie_widgets.last``.
 
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, needs_local_scope, no_var_expand
@@ -33,6 +33,10 @@ from kie_widgets.notebook.cellrun import CellJob
 from kie_widgets.notebook.context import CellContext, capture
 from kie_widgets.notebook.dryrun import show_dry_run
 from kie_widgets.notebook.render import Renderer
+
+if TYPE_CHECKING:
+    from kie_widgets.catalog import Plan
+    from kie_widgets.session import Session
 
 HELP = """Generate and edit images with kie.ai from a notebook cell.
 
@@ -212,21 +216,19 @@ class KieMagics(Magics):
         *,
         operation: str | None,
     ) -> None:
-        from kie_widgets import runner
-
         if not run.dry_run:
             self._ensure_key()
-        client = current_client()
-        plans = [self._plan(client, model, prompt, params) for model, params in requests]
+        session = current_session()
+        groups = self._plan(session, requests, prompt)
         if run.dry_run:
-            for planned in plans:
+            for planned in groups:
                 show_dry_run(planned, force=run.force)
             return
         wait = self.wait if run.wait is None else run.wait
         renderer = self._renderer()
         live = _is_kernel(self.shell)
         jobs: list[CellJob] = []
-        for (model, params), planned in zip(requests, plans, strict=True):
+        for (model, params), planned in zip(requests, groups, strict=True):
             label = planned[0].display_name
             status = ui.StatusLine(label, live=live)
             job = CellJob(
@@ -246,19 +248,21 @@ class KieMagics(Magics):
         out: list[Any] = []
         if run.out:
             self._user_ns[run.out] = out
-        for job in jobs:
-            job.future = runner.submit(
-                client.generate,
-                job.model,
-                prompt,
-                scene_id=ctx.scene_id,
-                context=ctx.as_context(),
-                reuse=not run.force,
-                timeout=run.timeout,
-                on_status=cellrun.status_callback(job.status, draw=not wait),
-                operation=job.operation,
-                **_client_params(job.kwargs),
-            )
+        for job, planned in zip(jobs, groups, strict=True):
+            try:
+                submitted = session.submit(
+                    planned,
+                    scene_id=ctx.scene_id,
+                    context=ctx.as_context(),
+                    reuse=not run.force,
+                    timeout=run.timeout,
+                    operation=job.operation,
+                    on_event=cellrun.status_callback(job.status, draw=not wait),
+                    on="loop",
+                )
+            except KieError as exc:
+                raise UsageError(scrub_key(str(exc))) from None
+            job.future = submitted.futures[planned[0].request]
         if not wait:
             for job in jobs:
                 assert job.future is not None
@@ -291,23 +295,15 @@ class KieMagics(Magics):
     def _renderer(self) -> Renderer:
         return Renderer(side=self.thumbnail_side, max_bytes=self.max_inline_bytes)
 
-    def _plan(self, client: Any, model: str, prompt: str | None, params: Mapping[str, Any]) -> list[Any]:
-        """Plan like the client will (one request for ``n`` images, else ``n`` requests), or fail now."""
-        call = _client_params(params)
-        n = int(call.pop("n", 1) or 1)
+    def _plan(
+        self, session: Session, requests: list[tuple[str, dict[str, Any]]], prompt: str | None
+    ) -> list[list[Plan]]:
+        """Exactly the plans the cell will send, one group per model, or a UsageError now."""
         try:
-            if n == 1:
-                return [client.plan(model, prompt, **call)]
-            try:
-                single = client.plan(model, prompt, n=n, **call)
-                if single.n >= n:
-                    return [single]
-            except KieValidationError as exc:
-                if not any(p.field == "n" for p in exc.problems):
-                    raise
-            return [client.plan(model, prompt, **call)] * n
+            plans = session.plan([{"model": model, "prompt": prompt, **params} for model, params in requests])
         except KieError as exc:
             raise UsageError(scrub_key(str(exc))) from None
+        return [[p for p in plans if p.request == i] for i in range(len(requests))]
 
     def _ensure_key(self) -> None:
         """No key and no sandbox: ask for one with a hidden prompt, or say how to use the sandbox."""
@@ -359,33 +355,28 @@ class KieMagics(Magics):
         parser = opts.simple_parser("credits", "Show the account's credit balance.")
         if opts.parse_or_help(parser, rest) is None:
             return
-        from kie_widgets import runner
-        from kie_widgets.config import load_settings
-
         self._ensure_key()
-        current_client()
+        session = current_session()
         try:
-            balance = runner.credits()
+            balance = session.credits()
         except KieError as exc:
             raise UsageError(scrub_key(describe_error(exc))) from None
-        where = " (offline sandbox)" if load_settings().sandbox else ""
+        where = " (offline sandbox)" if session.settings.sandbox else ""
         ui.show(ui.text_bundle(f"Balance: {balance:,.2f} credits{where}"))
 
     def _cmd_resume(self, rest: str) -> None:
         parser = opts.simple_parser("resume", "Collect finished tasks recorded in the journal.")
         if opts.parse_or_help(parser, rest) is None:
             return
-        from kie_widgets import runner
-
         self._ensure_key()
-        client = current_client()
-        pending = client.manifest.pending()
+        session = current_session()
+        pending = session.pending()
         if not pending:
             ui.show(ui.text_bundle("Nothing to resume: the journal has no pending tasks."))
             return
         status = ui.StatusLine(f"resume ({len(pending)} task(s))", live=_is_kernel(self.shell))
         job = CellJob(model="", label="resume", kwargs={}, status=status)
-        job.future = runner.submit(client.resume, on_status=cellrun.status_callback(status, draw=False))
+        job.future = session.resume(on_status=cellrun.status_callback(status, draw=False))
         cellrun.wait_all([job], self.tick_interval)
         assets, exc = cellrun.outcome(job.future)
         if assets:
@@ -411,9 +402,9 @@ class KieMagics(Magics):
         from kie_widgets.notebook.history import history_rows
 
         scene = opts.parse_scene(args.scene)
-        manifest = _manifest()
+        session = current_session()
         rows = history_rows(
-            manifest.entries,
+            session,
             scene=scene,
             model=args.model,
             since=args.since,
@@ -422,7 +413,7 @@ class KieMagics(Magics):
             limit=args.limit,
         )
         headers = ("id", "v", "scene", "model", "size", "created (UTC)", "prompt", "file")
-        title = f"{len(rows)} image(s) in {manifest.path}"
+        title = f"{len(rows)} image(s) in {session.manifest.path}"
         ui.show(ui.table_bundle(headers, rows, title=title))
 
     def _cmd_doctor(self, rest: str) -> None:
@@ -439,29 +430,11 @@ class KieMagics(Magics):
 # ---- helpers ----------------------------------------------------------------------------------
 
 
-def current_client() -> Any:
-    """The runner's client, rebuilt first if the settings changed since it was made.
+def current_session() -> Session:
+    """The process's ``Session`` (imported late: ``%load_ext`` must stay light)."""
+    from kie_widgets.session import current_session as session
 
-    ``%env KIE_SANDBOX=1`` or a key typed in later must take effect in the next cell, but the
-    runner keeps one client per process; comparing settings here is what makes that work.
-    """
-    from kie_widgets import runner
-    from kie_widgets.config import load_settings
-
-    client = runner.get_client()
-    now, was = load_settings(), client.settings
-
-    def key(s: Any) -> tuple[Any, ...]:
-        return (s.sandbox, s.api_key, s.base_url, s.upload_url, s.project_root)
-
-    if key(now) != key(was):
-        runner.configure()
-        client = runner.get_client()
-    return client
-
-
-def _manifest() -> Any:
-    return current_client().manifest
+    return session()
 
 
 def _operation_for(planned: Any, params: Mapping[str, Any]) -> str:
