@@ -533,4 +533,3 @@ class KieClient(InputsMixin, FollowMixin):
             assets=assets,
             errors=errors,
         )
-

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, needs_local_scope, no_var_expand
-from traitlets import Bool, Float, Int, Unicode
+from traitlets import Bool, Float, Int, Unicode, observe
 
 from kie_widgets.errors import KieError, KieValidationError
 from kie_widgets.notebook import cellrun
@@ -38,39 +38,31 @@ if TYPE_CHECKING:
     from kie_widgets.catalog import Plan
     from kie_widgets.session import Session
 
-HELP = """Generate and edit images with kie.ai from a notebook cell.
 
-  %%kie_image [MODEL[, MODEL...]] [options]     the cell body is the prompt
-  %kie_image list [TEXT] [--mode M] [--with C] the models (e.g. --with negative_prompt)
-  %kie_image credits | resume | doctor         balance, collect pending tasks, diagnostics
-  %kie_image history [--scene N] [--model M] [--since DATE] [--until DATE] [--all]
-  %kie_image upscale ID | remove-bg ID | edit ID [--prompt TEXT] [--model M]
+def _build_help() -> str:
+    """The magic's one help text, made from its parsers (so no option is described twice)."""
+    subcommands = [
+        opts.list_parser(),
+        opts.simple_parser("credits", ""),
+        opts.simple_parser("resume", ""),
+        opts.simple_parser("doctor", ""),
+        opts.history_parser(),
+        *(opts.shorthand_parser(word) for word in opts.SHORTHANDS),
+    ]
+    usage = "\n".join("  " + " ".join(p.format_usage().split()[1:]) for p in subcommands)
+    return (
+        "Generate and edit images with kie.ai from a notebook cell.\n\n"
+        f"{opts.generate_parser().format_help().removeprefix('::').strip()}\n\n"
+        f"Line commands:\n{usage}\n\n"
+        "{name} works on the magic's line too (e.g. --image {shots[0].id}); an unknown name is an error.\n"
+        "Re-running an unchanged cell reuses the recorded result (no credits) unless --force.\n"
+        "Settings: %config KieMagics (default_model, default_mask_model, wait, budget, thumbnail_side,\n"
+        "...).\n"
+        "`%kie_image history --help` etc. show each line command's options.\n"
+    )
 
-The prompt is the cell body: {name} inserts a Python variable, {{ and }} are literal braces.
-{name} works on the magic's line too (e.g. --image {shots[0].id}); an unknown name is an error.
-Several comma-separated models run the same prompt side by side.
 
-Options (each has a short form):
-  -r, --ratio W:H        aspect ratio, e.g. 16:9 (allowed values depend on the model)
-  -n, --n COUNT          number of images
-  -N, --negative TEXT    negative prompt: what to leave out
-  -P, --preset NAME      a negative-prompt preset from the catalog (repeatable)
-  -s, --seed INT         seed, where the model takes one
-  -i, --image SRC        input image: path, URL or asset id like img-003 (repeatable)
-  -m, --mask SRC         mask image (path, URL or asset id)
-  -p, --prompt TEXT      the prompt on the line (line-magic form)
-  -S, --scene N          scene number (else the cell's kie.scene_id metadata or a scene-N tag)
-  -o, --out NAME         bind the list of result assets to NAME (kie_widgets.last always has it)
-  -d, --dry-run          show the exact request, estimated credits and warnings; send nothing
-  -f, --force            send again even if this exact recipe was made before
-  -w, --wait / -W, --no-wait   block until done (default) / return at once, output fills in later
-  -t, --timeout SECONDS  stop waiting after this long (the task continues; %kie_image resume)
-  -x, --set KEY=VALUE    any model-specific field, e.g. --set output_format=png (repeatable)
-  -h, --help             this help; `%kie_image history --help` etc. for the subcommands
-
-Re-running an unchanged cell reuses the recorded result (no credits) unless --force.
-Settings: %config KieMagics (default_model, default_mask_model, wait, thumbnail_side, ...).
-"""
+HELP = _build_help()
 
 
 def _help_text() -> str:
@@ -97,6 +89,15 @@ class KieMagics(Magics):
         config=True
     )
     tick_interval = Float(1.0, help="Seconds between status-line redraws while waiting.").tag(config=True)
+    budget = Float(
+        None,
+        allow_none=True,
+        help="Spending budget of this kernel in credits (the Studio obeys the same one); None: no limit.",
+    ).tag(config=True)
+
+    @observe("budget")
+    def _budget_changed(self, change: Any) -> None:
+        current_session().budget.limit = change["new"]
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
