@@ -4,22 +4,26 @@ Usage in a test under ``tests/browser/`` (the fixtures live in ``tests/browser/c
 
     from browser_helpers import NotebookPage, write_notebook
 
-    def test_something(jupyter_server, notebook_page: NotebookPage) -> None:
+    def test_something(notebook_page: NotebookPage) -> None:     # runs in Lab, then in Notebook 7
         '''One sentence saying what the browser proves.'''
-        write_notebook(jupyter_server.root / "t.ipynb", ["import ipywidgets as w", "w.Button(description='Go')"])
+        cells = ["import ipywidgets as w", "w.Button(description='Go')"]
+        write_notebook(notebook_page.server.root / "t.ipynb", cells)
         notebook_page.open("t.ipynb")             # opens it, waits until the kernel is really connected
         notebook_page.run_all()                   # Run > Run All Cells, waits until every cell finished
-        notebook_page.page.get_by_role("button", name="Go").click()
+        notebook_page.output(1).get_by_role("button", name="Go").click()   # search outputs, not sources
         notebook_page.run_cell(0)                 # re-run one cell (Ctrl+Enter), waits for its result
         assert "..." in notebook_page.output_text(0)
-        notebook_page.screenshot("after-click")   # tests/browser/screenshots/<ui>-after-click.png
+        notebook_page.screenshot("after-click")   # printed path, under tests/browser/screenshots/
         saved = notebook_page.save_and_read()     # the .ipynb as the front end wrote it (nbformat node)
 
-``jupyter_server`` is parametrised over Lab and Notebook 7 (one server per test module each);
-``lab`` / ``notebook7`` pin one front end. The server's kernels run this checkout's ``kie_widgets``
-against the offline sandbox (``KIE_SANDBOX=1``, ``KIE_PROJECT_ROOT=<server root>``), never a real key.
-Chromium is ``/usr/bin/chromium`` (Debian's); nothing downloads a browser. See
-``/work/shared/browser-testing.md`` for the pitfalls the waits below work around.
+``notebook_page`` sits on ``jupyter_server``, parametrised over Lab and Notebook 7 (one server each
+per test module); to pin one front end, take ``new_page`` and call ``new_page(lab)`` or
+``new_page(notebook7)``. Assert on the page with ``playwright.sync_api.expect`` (30 s timeout here),
+and on ``notebook_page.unexpected_page_errors() == []``. Screenshots are named
+``<test>-<lab|notebook7>-<name>.png``. The kernels run this checkout's ``kie_widgets`` against the
+offline sandbox (``KIE_SANDBOX=1``, ``KIE_PROJECT_ROOT=<server root>``), never with a real key.
+Chromium is Debian's ``/usr/bin/chromium``; nothing downloads a browser. The waits below each say
+which front-end race they avoid.
 """
 
 from __future__ import annotations
@@ -37,11 +41,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 import nbformat
+import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 CHROMIUM = Path("/usr/bin/chromium")
-# The recipe's flags: no sandbox (we run as root), no GPU, no background traffic or first-run UI.
+# Flags known to work here: no sandbox (we run as root), no GPU, no background traffic or first-run UI.
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -81,6 +86,17 @@ def missing_requirements(frontend: Frontend | None = None) -> list[str]:
     return missing
 
 
+def require_browser(frontend: Frontend | None = None) -> None:
+    """Skip when Chromium or the front end is missing here; under CI, fail instead: a skip would hide it."""
+    missing = missing_requirements(frontend)
+    if not missing:
+        return
+    reason = "browser tests need " + ", ".join(missing)
+    if ci_is_set():
+        pytest.fail(reason + " (CI is set, so this is a failure, not a skip)", pytrace=False)
+    pytest.skip(reason)
+
+
 def free_port() -> int:
     """A TCP port on the loopback that nothing listens on right now."""
     with socket.socket() as sock:
@@ -91,7 +107,11 @@ def free_port() -> int:
 def write_notebook(path: Path, cells: list[str]) -> Path:
     """Write a Python 3 notebook whose code cells are ``cells`` (in order) to ``path``; returns ``path``."""
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3 (ipykernel)",
+        "language": "python",
+    }
     nb.cells = [nbformat.v4.new_code_cell(source) for source in cells]
     path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, path)
@@ -173,7 +193,9 @@ class JupyterServer:
             except OSError:
                 time.sleep(0.25)
         self.stop()
-        raise RuntimeError(f"jupyter {self.frontend} did not answer in {SERVER_START_TIMEOUT_S} s:\n{self.log_tail()}")
+        raise RuntimeError(
+            f"jupyter {self.frontend} did not answer in {SERVER_START_TIMEOUT_S} s:\n{self.log_tail()}"
+        )
 
     def stop(self) -> None:
         """Stop the server by its PID (it shuts its kernels down), killing it if it lingers."""
@@ -226,14 +248,14 @@ _JS_SAVE = "async () => {" + _JS_PANEL + "await panel.context.save(); return pan
 class NotebookPage:
     """A Chromium page showing one notebook in a Jupyter front end, with waits that are known to hold."""
 
-    page: Any  # playwright.sync_api.Page; Any keeps this module importable without Playwright for mypy
+    page: Any  # playwright.sync_api.Page: Playwright is imported only once the fixtures found it
     server: JupyterServer
     screenshot_prefix: str = ""
     path: str = ""
     page_errors: list[str] = field(default_factory=list)
 
     def unexpected_page_errors(self) -> list[str]:
-        """Uncaught page errors, minus the one Notebook 7 always logs (pitfall 7 of the recipe)."""
+        """Uncaught page errors, minus the one Notebook 7 always logs (``reading 'schema'``)."""
         return [e for e in self.page_errors if "reading 'schema'" not in e]
 
     @property
@@ -248,7 +270,7 @@ class NotebookPage:
         self.wait_for_kernel()
 
     def wait_for_kernel(self) -> None:
-        """Wait for a kernel that is connected, not just an idle indicator (pitfall 1 of the recipe)."""
+        """Wait for a connected kernel: the indicator says idle before that, and Run All would do nothing."""
         self.page.wait_for_function(
             """() => {
                 const indicator = document.querySelector('.jp-Notebook-ExecutionIndicator');
@@ -276,16 +298,16 @@ class NotebookPage:
 
     def run_cell(self, index: int) -> None:
         """Run cell ``index`` alone (select it, Ctrl+Enter) and wait until it has finished."""
-        before = self.page.evaluate(_JS_EXECUTION_COUNT, index)
+        before = json.dumps(self.page.evaluate(_JS_EXECUTION_COUNT, index))  # null if never run
         cell = self.cells.nth(index)
         cell.scroll_into_view_if_needed()
         cell.locator(".jp-InputPrompt").click()
         # Ctrl+Enter, not Shift+Enter: on the last cell Lab would append a new, never-run cell.
         self.page.keyboard.press("Control+Enter")
-        self.page.wait_for_function(
-            f"() => {{ const n = ({_JS_EXECUTION_COUNT})({index}); return n !== null && n !== {before or 0}; }}",
-            timeout=TIMEOUT_MS,
+        finished = (
+            f"() => {{ const n = ({_JS_EXECUTION_COUNT})({index}); return n !== null && n !== {before}; }}"
         )
+        self.page.wait_for_function(finished, timeout=TIMEOUT_MS)
         self.wait_until_idle()
 
     def output(self, index: int) -> Any:
@@ -304,10 +326,11 @@ class NotebookPage:
         return str(self.output(index).inner_text())
 
     def save_and_read(self) -> Any:
-        """Save through the front end, wait for the write to finish, and return the file as nbformat reads it."""
+        """Save through the front end, wait until it is written, and return the file as nbformat reads it."""
         path = self.page.evaluate(_JS_SAVE)
         target = self.server.root / path
-        # The save promise resolves after the server has renamed its temporary file into place (pitfall 4).
+        # The save promise resolves after the server has renamed its temporary file into place;
+        # reading earlier can make it "recover" the temporary file and leave <name>.ipynb.invalid.
         invalid = target.with_name(target.name + ".invalid")
         assert not invalid.exists(), f"the server recovered a half-written save: {invalid}"
         return nbformat.read(target, as_version=4)
@@ -321,11 +344,18 @@ class NotebookPage:
         return target
 
 
+def expect(target: Any) -> Any:
+    """``playwright.sync_api.expect``, imported on use: without Playwright, collection still works and
+    the fixtures skip (or, under CI, fail) with a clear reason instead of an import error."""
+    from playwright.sync_api import expect as playwright_expect
+
+    return playwright_expect(target)
+
+
 def launch_chromium(playwright: Any, home: Path) -> Any:
-    """Launch Debian's Chromium with the recipe's flags and its own HOME; returns the Playwright Browser."""
+    """Launch Debian's Chromium with the flags above and its own HOME; returns the Playwright Browser."""
     return playwright.chromium.launch(
         executable_path=str(CHROMIUM),
         args=CHROMIUM_ARGS,
         env={**os.environ, "HOME": str(home)},
     )
-

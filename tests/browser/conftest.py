@@ -12,40 +12,28 @@ from browser_helpers import (
     Frontend,
     JupyterServer,
     NotebookPage,
-    ci_is_set,
     launch_chromium,
-    missing_requirements,
+    require_browser,
 )
 
 HERE = Path(__file__).resolve().parent
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test in this folder is a slow ``browser`` test, so ``-m "not browser"`` leaves them out."""
+    """Every test here that uses Chromium is a slow ``browser`` test (``-m "not browser"`` skips them)."""
     for item in items:
-        if HERE in item.path.parents:
+        if HERE in item.path.parents and "chromium" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.browser)
             item.add_marker(pytest.mark.slow)
-
-
-def _require(frontend: Frontend | None = None) -> None:
-    """Skip when Chromium or the front end is missing here; in CI, fail instead: a skip would hide it."""
-    missing = missing_requirements(frontend)
-    if not missing:
-        return
-    reason = "browser tests need " + ", ".join(missing)
-    if ci_is_set():
-        pytest.fail(reason + " (CI is set, so this is a failure, not a skip)", pytrace=False)
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="module")
 def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """Debian's Chromium under Playwright's sync API, with its own HOME, for one test module."""
-    _require()
+    require_browser()
     from playwright.sync_api import expect, sync_playwright
 
-    # expect() has its own 5 s default, separate from the page's timeout (pitfall 2).
+    # expect() has its own 5 s default, separate from the page's timeout.
     expect.set_options(timeout=TIMEOUT_MS)
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright, tmp_path_factory.mktemp("chromium-home"))
@@ -55,7 +43,7 @@ def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
 def _serve(frontend: Frontend, tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterServer]:
     """Start a server for ``frontend`` with a fresh root and HOME; stop it by PID afterwards."""
-    _require(frontend)
+    require_browser(frontend)
     server = JupyterServer(
         frontend=frontend,
         root=tmp_path_factory.mktemp(f"{frontend}-root"),
@@ -88,7 +76,9 @@ def jupyter_server(request: pytest.FixtureRequest) -> JupyterServer:
 
 
 @pytest.fixture
-def new_page(chromium: Any, request: pytest.FixtureRequest) -> Iterator[Callable[[JupyterServer], NotebookPage]]:
+def new_page(
+    chromium: Any, request: pytest.FixtureRequest
+) -> Iterator[Callable[[JupyterServer], NotebookPage]]:
     """Open a fresh browser context and page on a server; screenshots are named after the test."""
     contexts: list[Any] = []
     servers: list[JupyterServer] = []
@@ -111,6 +101,8 @@ def new_page(chromium: Any, request: pytest.FixtureRequest) -> Iterator[Callable
 
 
 @pytest.fixture
-def notebook_page(new_page: Callable[[JupyterServer], NotebookPage], jupyter_server: JupyterServer) -> NotebookPage:
+def notebook_page(
+    new_page: Callable[[JupyterServer], NotebookPage], jupyter_server: JupyterServer
+) -> NotebookPage:
     """A page on ``jupyter_server`` (so the test runs in Lab and in Notebook 7)."""
     return new_page(jupyter_server)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from browser_helpers import NotebookPage, write_notebook
-from playwright.sync_api import expect
+from browser_helpers import NotebookPage, expect, write_notebook
 
 FORM_CELL = """\
 import ipywidgets as widgets

@@ -1,0 +1,45 @@
+"""A machine without Chromium skips the browser tests, but CI fails on it instead of skipping."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import browser_helpers
+import pytest
+
+
+@pytest.fixture
+def no_chromium(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Chromium is looked for where nothing exists."""
+    monkeypatch.setattr(browser_helpers, "CHROMIUM", tmp_path / "chromium")
+
+
+@pytest.mark.usefixtures("no_chromium")
+@pytest.mark.parametrize("ci", ["", "false", "0"])
+def test_missing_chromium_skips_outside_ci(ci: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without CI (unset, false or 0) a missing Chromium skips, naming what to install."""
+    monkeypatch.setenv("CI", ci)
+    with pytest.raises(pytest.skip.Exception, match="apt-get install chromium"):
+        browser_helpers.require_browser("lab")
+
+
+@pytest.mark.usefixtures("no_chromium")
+@pytest.mark.parametrize("ci", ["true", "1", "yes"])
+def test_missing_chromium_fails_under_ci(ci: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With CI set a missing Chromium is a failure, so a green CI run means the browser tests ran."""
+    monkeypatch.setenv("CI", ci)
+    with pytest.raises(pytest.fail.Exception, match="chromium"):
+        browser_helpers.require_browser("notebook7")
+
+
+def test_notebook7_also_needs_the_notebook_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Notebook 7 tests need the ``notebook`` package on top of what Lab tests need."""
+    chromium = tmp_path / "chromium"
+    chromium.touch()
+    monkeypatch.setattr(browser_helpers, "CHROMIUM", chromium)
+    installed = {"jupyterlab", "playwright"}
+    monkeypatch.setattr(
+        browser_helpers.importlib.util, "find_spec", lambda name: object() if name in installed else None
+    )
+    assert browser_helpers.missing_requirements("lab") == []
+    assert browser_helpers.missing_requirements("notebook7") == ["python package 'notebook'"]
