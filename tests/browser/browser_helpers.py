@@ -2,14 +2,12 @@
 
 Usage in a test under ``tests/browser/`` (the fixtures live in ``tests/browser/conftest.py``)::
 
-    from browser_helpers import NotebookPage, write_notebook
+    from browser_helpers import NotebookPage, expect
 
     def test_something(notebook_page: NotebookPage) -> None:     # runs in Lab, then in Notebook 7
         '''One sentence saying what the browser proves.'''
         cells = ["import ipywidgets as w", "w.Button(description='Go')"]
-        write_notebook(notebook_page.server.root / "t.ipynb", cells)
-        notebook_page.open("t.ipynb")             # opens it, waits until the kernel is really connected
-        notebook_page.run_all()                   # Run > Run All Cells, waits until every cell finished
+        notebook_page.run_notebook("t.ipynb", cells)  # write, open, Run All: waits for kernel and cells
         notebook_page.output(1).get_by_role("button", name="Go").click()   # search outputs, not sources
         notebook_page.run_cell(0)                 # re-run one cell (Ctrl+Enter), waits for its result
         assert "..." in notebook_page.output_text(0)
@@ -268,6 +266,12 @@ class NotebookPage:
         self.path = path
         self.page.goto(self.server.notebook_url(path))
         self.wait_for_kernel()
+
+    def run_notebook(self, name: str, cells: list[str]) -> None:
+        """Write ``cells`` as notebook ``name`` into the server root, open it and Run All."""
+        write_notebook(self.server.root / name, cells)
+        self.open(name)
+        self.run_all()
 
     def wait_for_kernel(self) -> None:
         """Wait for a connected kernel: the indicator says idle before that, and Run All would do nothing."""

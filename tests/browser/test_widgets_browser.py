@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from browser_helpers import NotebookPage, expect, write_notebook
+from browser_helpers import NotebookPage, expect
 
 FORM_CELL = """\
 import ipywidgets as widgets
@@ -64,9 +64,7 @@ BYTES_REPORT_CELL = 'print("payload:", type(probe.payload).__name__, list(probe.
 
 def test_form_click_reaches_python_and_updates_the_label(notebook_page: NotebookPage) -> None:
     """Typing into "Prompt" and clicking "Generate" runs the callback, which the page and Python both see."""
-    write_notebook(notebook_page.server.root / "form.ipynb", [FORM_CELL, FORM_REPORT_CELL])
-    notebook_page.open("form.ipynb")
-    notebook_page.run_all()
+    notebook_page.run_notebook("form.ipynb", [FORM_CELL, FORM_REPORT_CELL])
     form = notebook_page.output(0)
     assert "python saw clicks with: []" in notebook_page.output_text(1)
     expect(form.get_by_text("nothing generated yet")).to_be_visible()
@@ -84,9 +82,7 @@ def test_form_click_reaches_python_and_updates_the_label(notebook_page: Notebook
 
 def test_anywidget_bytes_from_the_browser_arrive_in_python_as_bytes(notebook_page: NotebookPage) -> None:
     """Bytes an anywidget sets in the browser reach Python intact, as ``bytes`` (the mask editor's path)."""
-    write_notebook(notebook_page.server.root / "probe.ipynb", [BYTES_PROBE_CELL, BYTES_REPORT_CELL])
-    notebook_page.open("probe.ipynb")
-    notebook_page.run_all()
+    notebook_page.run_notebook("probe.ipynb", [BYTES_PROBE_CELL, BYTES_REPORT_CELL])
     probe = notebook_page.output(0)
     assert "payload: NoneType []" in notebook_page.output_text(1)
 
@@ -98,3 +94,4 @@ def test_anywidget_bytes_from_the_browser_arrive_in_python_as_bytes(notebook_pag
     notebook_page.screenshot("bytes-received")
     saved = notebook_page.save_and_read()
     assert "payload: bytes [0, 1, 2, 254, 255]" in saved.cells[1].outputs[0]["text"]
+    assert notebook_page.unexpected_page_errors() == []
