@@ -63,8 +63,19 @@ Frontend = Literal["lab", "notebook7"]
 _SERVER_APP: dict[Frontend, str] = {"lab": "lab", "notebook7": "notebook"}
 # Settings read by the notification plugin of both front ends: no news toast over the bottom right.
 _NO_NEWS = '{"fetchNews": "false", "checkForUpdates": false}'
-# Never hand a developer's key or endpoints to a kernel under test.
-_SCRUBBED_ENV = ("KIE_API_KEY", "KIE_BASE_URL", "KIE_UPLOAD_URL", "JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR")
+# Never hand a developer's key or endpoints to a kernel under test; let HOME alone place every
+# Jupyter/IPython directory, so nothing of the developer's (old tabs, settings, history) leaks in.
+_SCRUBBED_ENV = (
+    "KIE_API_KEY",
+    "KIE_BASE_URL",
+    "KIE_UPLOAD_URL",
+    "JUPYTER_CONFIG_DIR",
+    "JUPYTER_DATA_DIR",
+    "JUPYTER_RUNTIME_DIR",
+    "JUPYTERLAB_SETTINGS_DIR",
+    "JUPYTERLAB_WORKSPACES_DIR",
+    "IPYTHONDIR",
+)
 
 
 def ci_is_set() -> bool:
