@@ -312,6 +312,12 @@ class Session:
         key = getattr(image, "id", image)
         return recipe_from(key, manifest=self.manifest)
 
+    def keep(self, image: Any, kept: bool = True) -> dict[str, Any]:
+        """Mark (or unmark) the take you chose: ``"kie": {"kept": true}``; ids and versions stay as they are."""
+        asset_id = str(getattr(image, "id", image))
+        self._entry(asset_id)
+        return self.manifest.update_extra(asset_id, kept=bool(kept))
+
     def entries(self) -> list[dict[str, Any]]:
         """Every manifest entry, oldest first."""
         return self.manifest.entries
