@@ -21,16 +21,13 @@ wire body addresses, what kie would reject, what it costs, how many images it ma
 
 from __future__ import annotations
 
-from kie_widgets.sandbox._config import FAULT_KINDS, ROUTES, Fault, SandboxConfig, parse_faults
-from kie_widgets.sandbox._core import (
-    CallbackRecord,
-    RequestRecord,
-    Sandbox,
-    SandboxTask,
-    shared_sandbox,
-    webhook_signature,
-)
+from kie_widgets.sandbox._callbacks import webhook_signature
+from kie_widgets.sandbox._config import SandboxConfig
+from kie_widgets.sandbox._core import Sandbox, shared_sandbox
+from kie_widgets.sandbox._faults import FAULT_KINDS, ROUTES, Fault, parse_faults
+from kie_widgets.sandbox._records import CallbackRecord, RequestRecord
 from kie_widgets.sandbox._server import SandboxServer
+from kie_widgets.sandbox._tasks import SandboxTask
 
 __all__ = [
     "FAULT_KINDS",
