@@ -8,7 +8,6 @@ URLs, Flux's short-lived origin URL, uploads and the 20-minute links of download
 from __future__ import annotations
 
 import hashlib
-import json
 from collections import OrderedDict
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -19,7 +18,7 @@ from kie_widgets.sandbox._faults import Fault
 from kie_widgets.sandbox._records import Incoming, Reply, StoredFile
 from kie_widgets.sandbox._state import SandboxState
 from kie_widgets.sandbox._tasks import SandboxTask, file_ext, task_for
-from kie_widgets.sandbox._wire import json_reply
+from kie_widgets.sandbox._wire import json_object, json_reply
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -129,12 +128,9 @@ class FileStore:
     def download_url(self, which: str, req: Incoming) -> Reply:
         """The download-url routes: a 20-minute signed link to a result of a recent task."""
         state, cfg = self._state, self._state.config
-        try:
-            body = json.loads(req.body or b"{}")
-        except ValueError:
-            return state.envelope(400, "Request body is not valid JSON")
-        if not isinstance(body, dict):
-            return state.envelope(400, "Request body must be a JSON object")
+        body = json_object(req.body)
+        if isinstance(body, str):
+            return state.envelope(400, body)
         url = body.get("url") or body.get("imageUrl")
         if not isinstance(url, str) or not url:
             return state.envelope(422, "url is required")

@@ -8,7 +8,6 @@ judge the wire body, then limited, priced and turned into tasks.
 from __future__ import annotations
 
 import hashlib
-import json
 
 from kie_widgets.catalog import spec_for_request
 from kie_widgets.errors import KieValidationError
@@ -19,7 +18,7 @@ from kie_widgets.sandbox._records import Incoming, Reply
 from kie_widgets.sandbox._state import SandboxState
 from kie_widgets.sandbox._tasks import new_task, plan_failure, status_record, task_for
 from kie_widgets.sandbox._uploads import UPLOAD_ROUTES, UploadHost
-from kie_widgets.sandbox._wire import json_reply, number
+from kie_widgets.sandbox._wire import json_object, json_reply, number
 
 GPT4O_CREATE = "/api/v1/gpt4o-image/generate"
 FLUX_CREATE = "/api/v1/flux/kontext/generate"
@@ -90,12 +89,9 @@ class KieRoutes:
 
     def _create(self, family: str, endpoint: str, req: Incoming) -> Reply:
         state, cfg = self._state, self._state.config
-        try:
-            body = json.loads(req.body or b"null")
-        except ValueError:
-            return state.envelope(400, "Request body is not valid JSON")
-        if not isinstance(body, dict):
-            return state.envelope(400, "Request body must be a JSON object")
+        body = json_object(req.body, empty=b"null")
+        if isinstance(body, str):
+            return state.envelope(400, body)
         model = body.get("model")
         if family == "market" and not model:
             return state.envelope(422, "model is required")

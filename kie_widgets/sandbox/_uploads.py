@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import json
 import mimetypes
 from datetime import datetime, timezone
 from typing import Any
@@ -19,7 +18,7 @@ from kie_widgets.sandbox import _images
 from kie_widgets.sandbox._files import FileStore
 from kie_widgets.sandbox._records import Incoming, Reply, StoredFile
 from kie_widgets.sandbox._state import SandboxState
-from kie_widgets.sandbox._wire import json_reply
+from kie_widgets.sandbox._wire import json_object, json_reply
 
 STREAM_UPLOAD = "/api/file-stream-upload"
 URL_UPLOAD = "/api/file-url-upload"
@@ -48,12 +47,9 @@ class UploadHost:
             original, data = form["file"]
             fields: Any = {k: v[1].decode("utf-8", "replace") for k, v in form.items() if k != "file"}
         else:
-            try:
-                fields = json.loads(req.body or b"{}")
-            except ValueError:
-                return state.upload_error(400, "Request body is not valid JSON")
-            if not isinstance(fields, dict):
-                return state.upload_error(400, "Request body must be a JSON object")
+            fields = json_object(req.body)
+            if isinstance(fields, str):
+                return state.upload_error(400, fields)
             if path == BASE64_UPLOAD:
                 decoded = self._decode_base64(fields.get("base64Data"))
                 if isinstance(decoded, Reply):

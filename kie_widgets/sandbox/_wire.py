@@ -45,6 +45,21 @@ def number(value: float) -> float | int:
     return int(value) if float(value).is_integer() else round(value, 4)
 
 
+def json_object(raw: bytes, empty: bytes = b"{}") -> dict[str, Any] | str:
+    """The JSON object a request body holds, or the message kie answers (code 400) when it holds none.
+
+    ``empty`` stands in for a missing body: ``{}`` where a route has no required field, ``null``
+    where it must have a body.
+    """
+    try:
+        value = json.loads(raw or empty)
+    except ValueError:
+        return "Request body is not valid JSON"
+    if not isinstance(value, dict):
+        return "Request body must be a JSON object"
+    return value
+
+
 def json_reply(status: int, body: Any, headers: Mapping[str, str] | None = None) -> Reply:
     """A JSON reply with ``status``."""
     return Reply(status, {"content-type": "application/json", **(headers or {})}, dumps(body).encode())
