@@ -15,7 +15,6 @@ from typing import Any
 
 import httpx
 
-from kie_widgets.sandbox._config import SandboxConfig
 from kie_widgets.sandbox._records import CallbackRecord
 from kie_widgets.sandbox._state import SandboxState
 from kie_widgets.sandbox._tasks import SandboxTask, origin_url, result_url, status_record
@@ -69,7 +68,26 @@ class CallbackQueue:
 
     async def deliver(self, record: CallbackRecord) -> None:
         """POST one callback, retrying up to ``callback_retries`` times on non-2xx or errors."""
-        await _deliver(record, self._state.config)
+        cfg = self._state.config
+        payload = dumps(record.body).encode()
+        # A configured transport is shared by every delivery, so closing one client must not close it.
+        transport = _Borrowed(cfg.callback_transport) if cfg.callback_transport is not None else None
+        async with httpx.AsyncClient(transport=transport, timeout=cfg.callback_timeout) as client:
+            for attempt in range(1 + max(0, cfg.callback_retries)):
+                if attempt and cfg.callback_retry_delay > 0:
+                    await asyncio.sleep(cfg.callback_retry_delay)
+                record.attempts += 1
+                try:
+                    response = await client.post(record.url, content=payload, headers=record.headers)
+                except httpx.HTTPError as exc:
+                    record.error = f"{type(exc).__name__}: {exc}"
+                    continue
+                record.status = response.status_code
+                if 200 <= response.status_code < 300:
+                    record.delivered = True
+                    record.error = None
+                    return
+                record.error = f"HTTP {response.status_code}"
 
     def _callback_for(self, task: SandboxTask) -> CallbackRecord:
         cfg = self._state.config
@@ -104,28 +122,6 @@ class CallbackQueue:
             headers["x-webhook-timestamp"] = stamp
             headers["x-webhook-signature"] = webhook_signature(task.task_id, stamp, key)
         return CallbackRecord(task.callback_url or "", task.task_id, task.family, body, headers)
-
-
-async def _deliver(record: CallbackRecord, cfg: SandboxConfig) -> None:
-    payload = dumps(record.body).encode()
-    # A configured transport is shared by every delivery, so closing one client must not close it.
-    transport = _Borrowed(cfg.callback_transport) if cfg.callback_transport is not None else None
-    async with httpx.AsyncClient(transport=transport, timeout=cfg.callback_timeout) as client:
-        for attempt in range(1 + max(0, cfg.callback_retries)):
-            if attempt and cfg.callback_retry_delay > 0:
-                await asyncio.sleep(cfg.callback_retry_delay)
-            record.attempts += 1
-            try:
-                response = await client.post(record.url, content=payload, headers=record.headers)
-            except httpx.HTTPError as exc:
-                record.error = f"{type(exc).__name__}: {exc}"
-                continue
-            record.status = response.status_code
-            if 200 <= response.status_code < 300:
-                record.delivered = True
-                record.error = None
-                return
-            record.error = f"HTTP {response.status_code}"
 
 
 class _Borrowed(httpx.AsyncBaseTransport):
