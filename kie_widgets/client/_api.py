@@ -12,6 +12,9 @@ never httpx. The retry rules are DESIGN.md §6 and are the reason this module ex
 * every wait goes through the injected ``Clock``; every create and status read through the shared
   ``RateLimiter`` of the key.
 
+Each call says per attempt what may be tried again; ``run_with_retry`` (``_retry.py``) is the one
+loop that counts the attempts and waits between them.
+
 Exceptions are raised outside the ``except`` blocks that caught httpx's, so no httpx exception (and
 none of the header lists inside its frames) is chained onto the errors users see.
 """

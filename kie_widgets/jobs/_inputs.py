@@ -179,7 +179,7 @@ def _urls_in(body: Any) -> list[str]:
 # --------------------------------------------------------------------------------------------
 # Input bytes: sniffing and encoding without importing Pillow here
 
-#: The input types we send on (kie's models take these; BMP and TIFF would fail only after upload).
+#: The image types accepted as inputs (the problem reported for anything else names these four).
 _INPUT_TYPES = (PNG, JPEG, WEBP, GIF)
 
 
