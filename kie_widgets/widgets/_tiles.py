@@ -69,7 +69,9 @@ class RunTile(w.VBox):
         self.keep.on_click(lambda _b: self._keep())
         super().__init__(
             [self.title, self.image, self.state, w.HBox([self.stop, self.keep])],
-            layout=w.Layout(border="1px solid #ccc", padding="4px", margin="4px", width=f"{TILE_SIDE + 16}px"),
+            layout=w.Layout(
+                border="1px solid #ccc", padding="4px", margin="4px", width=f"{TILE_SIDE + 16}px"
+            ),
         )
         self.update(None)
 
