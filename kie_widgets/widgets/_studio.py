@@ -92,13 +92,10 @@ class Studio(w.VBox):
 
         # The cell that displays the Studio is where its results belong.
         self.context = capture(_shell())
-        display(self)
+        bundle = self._repr_mimebundle_() or {}
+        bundle["text/plain"] = "kie_widgets Studio (this frontend shows no widgets; results are listed below)"
+        display(bundle, raw=True)
         self._plain = display({"text/plain": "Studio results appear here."}, raw=True, display_id=True)
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
-        bundle: dict[str, Any] = super()._repr_mimebundle_(**kwargs) or {}
-        bundle.setdefault("text/plain", "kie_widgets Studio (needs a frontend that shows widgets)")
-        return bundle
 
     # ---- cost ---------------------------------------------------------------------------------
 
@@ -184,6 +181,7 @@ class Studio(w.VBox):
         return run
 
     def _show_run(self, run: Run, heading: str, legend: str = "") -> None:
+        legend = legend or heading
         tiles = [RunTile(h, legend=legend, on_keep=lambda a: self._keep(a.id)) for h in run.handles]
         self.runs.show(tiles, heading)
         run.subscribe(on_events(tiles), on="thread")
