@@ -43,7 +43,7 @@ class Studio(w.VBox):
         if budget is not None:
             self.session.budget.limit = budget
         self.context = capture(_shell())
-        self.form = Form(**defaults)
+        self.form = Form(find_asset=self.session.asset, **defaults)
         self.estimate = w.HTML()
         self.warnings = w.HTML()
         self.budget = w.FloatText(
