@@ -12,6 +12,7 @@ from typing import Any
 
 from IPython.core.error import UsageError
 
+from kie_widgets.assets.record import AssetRecord
 from kie_widgets.notebook.context import CellContext
 
 
@@ -41,8 +42,7 @@ def _short(text: Any, width: int = 48) -> str:
 
 
 def _batch(entry: Mapping[str, Any] | None) -> Any:
-    extra = entry.get("kie") if entry else None
-    return extra.get("batch") if isinstance(extra, Mapping) else None
+    return AssetRecord.from_entry(entry).batch if entry else None
 
 
 def _current_batch(entries: list[Mapping[str, Any]]) -> dict[Any, Any]:
@@ -84,14 +84,15 @@ def history_rows(
     for entry in entries:
         if entry.get("type", "image") != "image":
             continue
+        record = AssetRecord.from_entry(entry)
         outdated = entry.get("superseded_by") and (
-            _batch(entry) is None or _batch(entry) != current.get(entry.get("id"))
+            record.batch is None or record.batch != current.get(entry.get("id"))
         )
         if outdated and not include_superseded:
             continue
-        if scene is not None and str(entry.get("scene_id")) != str(scene):
+        if scene is not None and str(record.scene_id) != str(scene):
             continue
-        if needle and needle not in str(entry.get("model", "")).lower():
+        if needle and needle not in str(record.model or "").lower():
             continue
         created = _created(entry)
         day = created.astimezone(timezone.utc).date() if created else None
@@ -106,11 +107,11 @@ def history_rows(
             (
                 entry.get("id"),
                 version,
-                entry.get("scene_id") if entry.get("scene_id") is not None else "",
-                entry.get("model"),
-                (entry.get("parameters") or {}).get("size", ""),
+                record.scene_id if record.scene_id is not None else "",
+                record.model,
+                record.size if record.size is not None else "",
                 created.strftime("%Y-%m-%d %H:%M") if created else "",
-                _short(entry.get("prompt")),
+                _short(record.prompt),
                 entry.get("filename"),
             )
         )

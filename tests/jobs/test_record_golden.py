@@ -60,11 +60,10 @@ async def _scenario(project: Path, legacy_journal: bytes | None) -> dict[str, by
     )
     manifest = Manifest(project / "assets" / "manifest.json")
     out: dict[str, bytes] = {}
-    async with KieClient(api_key=FAKE_KEY, transport=sandbox.transport, clock=clock, manifest=manifest) as kie:
+    client = KieClient(api_key=FAKE_KEY, transport=sandbox.transport, clock=clock, manifest=manifest)
+    async with client as kie:
         with pytest.raises(KieWaitTimeoutError):
-            await kie.generate(
-                "Imagen 4", "a slow sunrise", timeout=60, scene_id=2, seed=11, context=CONTEXT
-            )
+            await kie.generate("Imagen 4", "a slow sunrise", timeout=60, scene_id=2, seed=11, context=CONTEXT)
         out["journal-before-resume.json"] = manifest.journal_path.read_bytes()
         if legacy_journal is not None:
             manifest.journal_path.write_bytes(legacy_journal)
