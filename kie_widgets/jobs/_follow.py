@@ -29,7 +29,6 @@ from kie_widgets.errors import (
     KieUnavailableError,
     KieWaitTimeoutError,
 )
-from kie_widgets.jobs._inputs import extra_of
 from kie_widgets.jobs._model import Job, PollSchedule, StatusCallback, log
 
 if TYPE_CHECKING:
@@ -186,7 +185,7 @@ class FollowMixin:
             ordered = recorded[: len(status.result_urls)]
             await self._journal("journal_complete", job.task_id, [str(e["id"]) for e in ordered])
             return [Asset.from_entry(e, self.manifest) for e in ordered]
-        done = {extra_of(e, "source_url"): e for e in recorded}
+        done = {AssetRecord.from_entry(e).source_url: e for e in recorded}
         todo = [u for u in status.result_urls if u not in done]
         results = await asyncio.gather(*(self._download(job, url) for url in todo), return_exceptions=True)
         # Record every good download even when a sibling failed: each one is paid.
