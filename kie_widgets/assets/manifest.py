@@ -2,7 +2,8 @@
 
 Entries have exactly the document's keys, in its order (``id``, ``type``, ``filename``, ``prompt``,
 ``model``, ``parameters: {size, endpoint}``, ``created_at``, ``scene_id``, ``version``), then our extra
-data in one nested object under ``"kie"``, and ``superseded_by`` once a newer version replaces the entry.
+data in one nested object under ``"kie"`` (``record.AssetRecord`` declares its keys and their order),
+and ``superseded_by`` once a newer version replaces the entry.
 Ids and versions follow the document's Node snippet rule for rule, so the snippet and this class can
 take turns on the same file. The file is serialised like ``JSON.stringify(m, null, 2)``.
 
