@@ -5,7 +5,8 @@
     KieError                         base of everything below; catch this to catch us
     ├── KieConfigError               settings are missing or inconsistent (no key, bad URL)
     ├── KieValidationError           input rejected before any request or credit (also a ValueError)
-    │   └── KieModelNotFoundError    the model name matches nothing; carries close matches
+    │   ├── KieModelNotFoundError    the model name matches nothing; carries close matches
+    │   └── KieBudgetError           the request would go over the notebook's spending budget
     ├── KieAPIError                  kie.ai answered with an error code (HTTP status or envelope)
     │   ├── KieAuthError             401, or the host's bare 403 "error code: 1010"
     │   ├── KieInsufficientCreditsError  402; carries balance and the request's estimate
@@ -110,6 +111,10 @@ class KieModelNotFoundError(KieValidationError):
             allowed=allowed,
         )
         super().__init__([problem], hint="`kie_widgets.models()` lists every model.")
+
+
+class KieBudgetError(KieValidationError):
+    """The request's estimate would take the session over its spending budget; nothing was sent."""
 
 
 class KieAPIError(KieError):
@@ -271,6 +276,7 @@ __all__ = [
     "KieAPIError",
     "KieAuthError",
     "KieBatchError",
+    "KieBudgetError",
     "KieConfigError",
     "KieError",
     "KieImageError",

@@ -15,16 +15,16 @@ import asyncio
 import atexit
 import concurrent.futures
 import contextlib
+import functools
+import inspect
 import threading
-from collections.abc import Callable, Coroutine, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Callable, Coroutine, Mapping
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from kie_widgets.jobs import KieClient
 
-if TYPE_CHECKING:
-    from kie_widgets.assets import Asset
-
 T = TypeVar("T")
+P = ParamSpec("P")
 
 # How long shutdown waits for the client to close its connections.
 _CLOSE_TIMEOUT = 5.0
@@ -156,8 +156,10 @@ def submit(
     return runner.submit(call())
 
 
-def run(method: str, *args: Any, **kwargs: Any) -> Any:
-    """Call the client's coroutine method ``method`` on the loop thread and wait for its result."""
+def call_client(
+    method: Callable[Concatenate[KieClient, P], Coroutine[Any, Any, T]], *args: P.args, **kwargs: P.kwargs
+) -> T:
+    """Await ``method(client, *args, **kwargs)`` on the loop thread's client and wait for its result."""
     runner = _get_runner()
     if threading.current_thread() is runner.thread:
         raise RuntimeError(
@@ -165,11 +167,25 @@ def run(method: str, *args: Any, **kwargs: Any) -> Any:
             "forever; await the KieClient method instead."
         )
 
-    async def call() -> Any:
+    async def call() -> T:
         client = await runner.client()
-        return await getattr(client, method)(*args, **kwargs)
+        return await method(client, *args, **kwargs)
 
     return _wait(runner.submit(call()))
+
+
+def blocking(method: Callable[Concatenate[KieClient, P], Coroutine[Any, Any, T]]) -> Callable[P, T]:
+    """The blocking twin of a ``KieClient`` coroutine method, with its signature and docstring."""
+
+    @functools.wraps(method)
+    def call(*args: P.args, **kwargs: P.kwargs) -> T:
+        return call_client(method, *args, **kwargs)
+
+    # help() and IDEs show the method's parameters without ``self``.
+    sig = inspect.signature(method)
+    call.__signature__ = sig.replace(parameters=list(sig.parameters.values())[1:])  # type: ignore[attr-defined]
+    del call.__wrapped__
+    return call
 
 
 def _wait(future: concurrent.futures.Future[T]) -> T:
@@ -184,42 +200,18 @@ def _wait(future: concurrent.futures.Future[T]) -> T:
         raise
 
 
-def generate(model: str, prompt: str | None = None, **params: Any) -> list[Asset]:
-    """Make images with ``model`` and wait for them (``KieClient.generate``)."""
-    return run("generate", model, prompt, **params)
-
-
-def generate_many(requests: Iterable[Mapping[str, Any]], **kwargs: Any) -> list[Asset]:
-    """Run several ``generate`` requests concurrently and wait for all (``KieClient.generate_many``)."""
-    return run("generate_many", list(requests), **kwargs)
-
-
-def edit(image: Any, prompt: str, **params: Any) -> list[Asset]:
-    """Edit ``image`` as ``prompt`` says and wait for the result (``KieClient.edit``)."""
-    return run("edit", image, prompt, **params)
-
-
-def upscale(image: Any, **params: Any) -> list[Asset]:
-    """Upscale ``image`` and wait for the result (``KieClient.upscale``)."""
-    return run("upscale", image, **params)
-
-
-def remove_background(image: Any, **params: Any) -> list[Asset]:
-    """Remove the background of ``image`` and wait for the result (``KieClient.remove_background``)."""
-    return run("remove_background", image, **params)
-
-
-def credits() -> float:
-    """The account's credit balance."""
-    return run("credits")
-
-
-def resume(**kwargs: Any) -> list[Asset]:
-    """Collect every pending task of the journal and wait for them (``KieClient.resume``)."""
-    return run("resume", **kwargs)
+generate = blocking(KieClient.generate)
+generate_many = blocking(KieClient.generate_many)
+edit = blocking(KieClient.edit)
+upscale = blocking(KieClient.upscale)
+remove_background = blocking(KieClient.remove_background)
+credits = blocking(KieClient.credits)
+resume = blocking(KieClient.resume)
 
 
 __all__ = [
+    "blocking",
+    "call_client",
     "configure",
     "credits",
     "edit",
@@ -228,7 +220,6 @@ __all__ = [
     "get_client",
     "remove_background",
     "resume",
-    "run",
     "shutdown",
     "submit",
     "upscale",

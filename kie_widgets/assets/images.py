@@ -21,15 +21,16 @@ from pathlib import Path
 from typing import BinaryIO
 
 from kie_widgets.errors import KieImageError
+from kie_widgets.imagetype import JPEG, PNG, WEBP, sniff_image_type
 
 #: Our default pixel cap (width x height). Pillow's own warning threshold is about 89.5 megapixels;
 #: staying under it means a file Pillow would warn about never reaches Pillow.
 DEFAULT_MAX_PIXELS = 80_000_000
 #: Formats we accept, as Pillow names them, with the file extension we give them.
-EXTENSIONS = {"PNG": ".png", "JPEG": ".jpg", "WEBP": ".webp"}
-MIME_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
+_ACCEPTED = (PNG, JPEG, WEBP)
+EXTENSIONS = {kind.format: kind.ext for kind in _ACCEPTED}
+MIME_TYPES = {kind.format: kind.mime for kind in _ACCEPTED}
 
-_PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 _JPEG_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
 
 
@@ -58,13 +59,8 @@ class SavedImage:
 
 def sniff_format(head: bytes) -> str | None:
     """``"PNG"``, ``"JPEG"`` or ``"WEBP"`` from a file's first bytes, or ``None``."""
-    if head.startswith(_PNG_MAGIC):
-        return "PNG"
-    if head.startswith(b"\xff\xd8\xff"):
-        return "JPEG"
-    if len(head) >= 12 and head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "WEBP"
-    return None
+    kind = sniff_image_type(head)
+    return kind.format if kind in _ACCEPTED else None
 
 
 def _what_is_it(head: bytes) -> str:
@@ -73,8 +69,9 @@ def _what_is_it(head: bytes) -> str:
         return "an HTML/XML document (often an error page or an expired link)"
     if text.startswith((b"{", b"[")):
         return "JSON (often an error message)"
-    if head.startswith((b"GIF87a", b"GIF89a")):
-        return "a GIF"
+    kind = sniff_image_type(head)
+    if kind is not None:  # an image, just not of a format we accept
+        return f"a {kind.format}"
     if not head:
         return "empty"
     return f"unknown data starting with {head[:8].hex(' ')}"

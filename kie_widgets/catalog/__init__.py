@@ -3,6 +3,7 @@
 No network, no IPython, no PIL. The main entry points::
 
     plan(model, prompt=None, **params) -> Plan        # the exact request, validated, priced (dry run)
+    plan_request(model, prompt, n=4, **params)        # the plans n images take (n split into batches)
     resolve(name, has_image=False, has_mask=False)    # a name as people write it -> ModelSpec
     spec_for_request(endpoint, body) -> ModelSpec     # which model a wire request addresses (sandbox)
     models(mode=None, capability=None) -> list[dict]  # the listing
@@ -17,6 +18,7 @@ per provider), ``_rules`` (cross-field rules), ``_names`` (resolution), ``_plan`
 
 from __future__ import annotations
 
+from kie_widgets.catalog._batch import MAX_IMAGES_PER_REQUEST, plan_request
 from kie_widgets.catalog._guide import Recommendation, default_model, needs, recommend
 from kie_widgets.catalog._lint import LintWarning, lint
 from kie_widgets.catalog._listing import CAPABILITIES, models, parameters
@@ -27,6 +29,7 @@ from kie_widgets.catalog._schema import Field, ModelSpec, Price
 
 __all__ = [
     "CAPABILITIES",
+    "MAX_IMAGES_PER_REQUEST",
     "NEGATIVE_PRESETS",
     "PLACEHOLDER_PREFIX",
     "UNIFIED",
@@ -47,6 +50,7 @@ __all__ = [
     "normalize",
     "parameters",
     "plan",
+    "plan_request",
     "preset_terms",
     "recommend",
     "resolve",

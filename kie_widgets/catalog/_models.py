@@ -77,6 +77,7 @@ def _gpt4o() -> ModelSpec:
         aliases=("4o", "gpt4o", "gpt-4o", "4o Image (GPT)", "GPT-4o Image", "gpt-image-1", "GPT Image 1"),
         rules=(rules.gpt4o_inputs,),
         mask_convention=MASK_BLACK_EDITS,
+        plan_defaults={"size": "1:1"},
         notes=(
             "size has no documented default although it is required; plan() sends '1:1' when none is given",
             "nVariants (1/2/4) and maskUrl kept from [FEL] although absent from [SNAP] (kie-api.md §2.1)",

@@ -45,12 +45,6 @@ PLACEHOLDER_PREFIX = "kie-upload://"
 _PROBE_PREFIX = "https://upload.invalid/"
 _ASSET_ID = re.compile(r"^img-\d{3,}$")
 
-# Required wire fields kie documents without a default: what plan() sends when the user says nothing.
-_PLAN_DEFAULTS: dict[str, dict[str, Any]] = {
-    "gpt4o-image": {"size": "1:1"},
-    "grok-imagine-image-2-0/text-to-image": {"aspect_ratio": "1:1"},
-}
-
 
 @dataclass(frozen=True)
 class InputRef:
@@ -80,6 +74,11 @@ class Plan:
     size: str
     estimated_credits: float
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    #: Which request of a submission this plan belongs to (one per model of a compare).
+    request: int = 0
+    #: Which of the request's ``parts`` plans this is (``n`` split into kie's batch sizes).
+    part: int = 0
+    parts: int = 1
 
     def resolve_body(self, urls: Mapping[str, str]) -> dict[str, Any]:
         """The body with every upload placeholder replaced by its uploaded URL."""
@@ -500,7 +499,7 @@ class _Planner:
 
     def defaults(self) -> None:
         """Fill required fields kie would otherwise reject, from kie's documented defaults."""
-        fallback = _PLAN_DEFAULTS.get(self.spec.id, {})
+        fallback = self.spec.plan_defaults
         for f in self.spec.fields:
             if f.required and f.name not in self.fields and f.name not in self.bad:
                 if f.has_default:
@@ -545,14 +544,14 @@ class _Planner:
     def plan_rules(self) -> None:
         """Rules kie does not check but that decide whether the request does what was meant."""
         spec = self.spec
-        if spec.id.startswith("bytedance/seedream-v4"):
-            n = self.fields.get("max_images", 1)
+        if spec.count_in_prompt:
+            n = self.fields.get(spec.wire.get("n", ""), 1)
             prompt = self.fields.get("prompt", "")
             limit = self.spec.max_outputs
             if isinstance(n, (int, float)) and 1 < n <= limit and not _states_count(prompt, int(n)):
                 self.problem(
                     "n",
-                    f"Seedream 4.0 makes up to {int(n)} images only when the prompt says how many",
+                    f"{self.name} makes up to {int(n)} images only when the prompt says how many",
                     int(n),
                     f'say it in the prompt, e.g. "a set of {int(n)} images of ..."',
                 )

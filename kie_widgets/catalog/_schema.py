@@ -230,6 +230,10 @@ class ModelSpec:
     rules: tuple[Rule, ...] = ()
     mask_convention: str | None = None
     input_required: bool = False  # Market: whether kie's schema requires the top-level "input"
+    # Required wire fields kie documents without a default: what plan() sends when the user says nothing.
+    plan_defaults: Mapping[str, Any] = field(default_factory=dict)
+    # The model makes more than one image only when the prompt says how many (Seedream 4.0).
+    count_in_prompt: bool = False
     notes: tuple[str, ...] = ()  # conflicts between sources: the choice and its source
     unsure: bool = False  # documented only by older sources; may be retired on kie's side
     docs: str = ""
@@ -282,6 +286,20 @@ class ModelSpec:
         if n_field.enum is not None:
             return max(int(v) for v in n_field.enum)
         return int(n_field.maximum or 1)
+
+    @property
+    def batch_sizes(self) -> tuple[int, ...]:
+        """The image counts one request can be asked for, smallest first (``n`` is split into these).
+
+        A model with a fixed output count offers only that count; one whose count field is an enum
+        offers its values; a ranged field offers every count up to its maximum.
+        """
+        if self.fixed_outputs is not None:
+            return (self.fixed_outputs,)
+        n_field = self.field(self.wire.get("n", ""))
+        if n_field is not None and n_field.enum is not None:
+            return tuple(sorted({int(v) for v in n_field.enum}))
+        return tuple(range(1, self.max_outputs + 1))
 
     @property
     def aspect_ratios(self) -> tuple[str, ...]:

@@ -26,7 +26,7 @@ from ._api import (
 from ._codes import ENVELOPE_CODES, HTTP_CODES, CodeRule, api_error, rule_for
 from ._limiter import RateLimiter
 from ._paths import API_PATHS, FAMILIES
-from ._retry import RetryPolicy, parse_retry_after
+from ._retry import Retry, RetryKind, RetryPolicy, parse_retry_after, run_with_retry
 from ._status import STATES, TaskStatus, parse_status
 from ._upload import sniff, unique_name
 
@@ -44,12 +44,15 @@ __all__ = [
     "CodeRule",
     "KieAPI",
     "RateLimiter",
+    "Retry",
+    "RetryKind",
     "RetryPolicy",
     "TaskStatus",
     "api_error",
     "parse_retry_after",
     "parse_status",
     "rule_for",
+    "run_with_retry",
     "sniff",
     "unique_name",
 ]

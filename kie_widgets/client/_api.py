@@ -12,6 +12,9 @@ never httpx. The retry rules are DESIGN.md §6 and are the reason this module ex
 * every wait goes through the injected ``Clock``; every create and status read through the shared
   ``RateLimiter`` of the key.
 
+Each call says per attempt what may be tried again; ``run_with_retry`` (``_retry.py``) is the one
+loop that counts the attempts and waits between them.
+
 Exceptions are raised outside the ``except`` blocks that caught httpx's, so no httpx exception (and
 none of the header lists inside its frames) is chained onto the errors users see.
 """
@@ -25,11 +28,11 @@ import math
 import platform
 import random
 import re
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -38,6 +41,7 @@ from kie_widgets.clock import Clock, RealClock
 from kie_widgets.config import Secret, Settings
 from kie_widgets.errors import (
     KieAPIError,
+    KieError,
     KieImageError,
     KieInsufficientCreditsError,
     KieNotFoundError,
@@ -54,11 +58,13 @@ from kie_widgets.errors import (
 from ._codes import api_error, is_bot_filter
 from ._limiter import RateLimiter
 from ._paths import API_PATHS, check_create_endpoint, check_family
-from ._retry import RetryPolicy, parse_retry_after
+from ._retry import Retry, RetryKind, RetryPolicy, parse_retry_after, run_with_retry
 from ._status import TaskStatus, parse_status
 from ._upload import EXTENSIONS, sniff, unique_name
 
 logger = logging.getLogger("kie_widgets.client")
+
+_T = TypeVar("_T")
 
 #: Sent on every request: kie's hosts answer a bare 403 "error code: 1010" to clients without one.
 USER_AGENT = f"kie_widgets/{__version__} httpx/{httpx.__version__} python/{platform.python_version()}"
@@ -141,14 +147,6 @@ class _NetFailure:
 
     sent: bool
     what: str
-
-
-@dataclass(frozen=True)
-class _StreamFailure:
-    """Why one attempt to open a file stream failed, and how long the server asked us to wait."""
-
-    error: KieAPIError | KieTransportError | KieImageError
-    retry_after: float | None = None
 
 
 def _describe(exc: BaseException) -> str:
@@ -293,46 +291,44 @@ class KieAPI:
         path = check_create_endpoint(family, endpoint)
         self.settings.require_key()
         url = self._base + path
-        attempts = self.retry.create_attempts
-        for attempt in range(attempts):
+
+        async def attempt() -> str | Retry:
             outcome = await self._send_create(url, path, body, on_interrupt)
-            retry_after: float | None = None
-            error: KieAPIError | KieTransportError
             if isinstance(outcome, _NetFailure):
                 if outcome.sent:
                     raise self._uncertain(path, f"no answer arrived ({outcome.what})")
-                error = KieTransportError(
-                    f"Could not connect to kie.ai for POST {path} ({outcome.what}); "
-                    "the request was not sent, so nothing was created.",
-                    endpoint=path,
+                return Retry(
+                    KieTransportError(
+                        f"Could not connect to kie.ai for POST {path} ({outcome.what}); "
+                        "the request was not sent, so nothing was created.",
+                        endpoint=path,
+                    )
                 )
-            else:
-                if outcome.http_status >= 500 or outcome.http_status == 408:
-                    said = f": {outcome.message!r}" if outcome.message else ""
-                    raise self._uncertain(path, f"kie answered HTTP {outcome.http_status}{said}")
-                problem = self._problem(outcome, path)
-                if problem is None:
-                    task_id = self._task_id(outcome.data)
-                    if task_id is None:
-                        raise self._uncertain(path, "kie answered success without a task id")
-                    logger.info("created %s task %s", family, task_id)
-                    return task_id
-                if problem.code is None:
-                    raise self._uncertain(path, f"kie's answer was unreadable ({outcome.text[:80]!r})")
-                if isinstance(problem, KieInsufficientCreditsError):
-                    raise await self._with_balance(problem, estimated_cost)
-                if not isinstance(problem, KieRateLimitError):
-                    raise problem
-                error, retry_after = problem, outcome.retry_after
-            wait = self.retry.wait_before(attempt, self._random.random(), retry_after)
-            if attempt + 1 >= attempts or wait is None:
-                raise error
-            logger.info("create on %s not accepted (%s); retry %d in %.1fs", path, error, attempt + 1, wait)
+            if outcome.http_status >= 500 or outcome.http_status == 408:
+                said = f": {outcome.message!r}" if outcome.message else ""
+                raise self._uncertain(path, f"kie answered HTTP {outcome.http_status}{said}")
+            problem = self._problem(outcome, path)
+            if problem is None:
+                task_id = self._task_id(outcome.data)
+                if task_id is None:
+                    raise self._uncertain(path, "kie answered success without a task id")
+                logger.info("created %s task %s", family, task_id)
+                return task_id
+            if problem.code is None:
+                raise self._uncertain(path, f"kie's answer was unreadable ({outcome.text[:80]!r})")
+            if isinstance(problem, KieInsufficientCreditsError):
+                raise await self._with_balance(problem, estimated_cost)
+            if not isinstance(problem, KieRateLimitError):
+                raise problem
+            return Retry(problem, outcome.retry_after)
+
+        async def pause(wait: float, error: KieError) -> None:
             if isinstance(error, KieRateLimitError):
                 self.limiter.pause_creates(wait)  # the next open_create() does the waiting
             else:
                 await self.clock.sleep(wait)
-        raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
+
+        return await self._retrying(attempt, "create", f"create on {path}", pause)
 
     async def _send_create(
         self,
@@ -540,30 +536,37 @@ class KieAPI:
 
         ``accept`` may claim an error answer for the caller to interpret (status's "not visible yet").
         """
-        attempts = self.retry.read_attempts
-        for attempt in range(attempts):
+
+        async def attempt() -> _Answer | Retry:
             if limited:
                 await self.limiter.acquire_read()
             outcome = await self._exchange(method, url, endpoint, **kwargs)
-            retry_after: float | None = None
-            error: KieAPIError | KieTransportError
             if isinstance(outcome, _NetFailure):
-                error = KieTransportError(
-                    f"kie.ai did not answer {method} {endpoint} ({outcome.what}).", endpoint=endpoint
+                return Retry(
+                    KieTransportError(
+                        f"kie.ai did not answer {method} {endpoint} ({outcome.what}).", endpoint=endpoint
+                    )
                 )
-            else:
-                problem = self._problem(outcome, endpoint, task_id)
-                if problem is None or (accept is not None and accept(outcome)):
-                    return outcome
-                if not _is_transient(problem):
-                    raise problem
-                error, retry_after = problem, outcome.retry_after
-            wait = self.retry.wait_before(attempt, self._random.random(), retry_after)
-            if attempt + 1 >= attempts or wait is None:
-                raise error
-            logger.info("%s %s failed (%s); retry %d in %.1fs", method, endpoint, error, attempt + 1, wait)
-            await self.clock.sleep(wait)
-        raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
+            problem = self._problem(outcome, endpoint, task_id)
+            if problem is None or (accept is not None and accept(outcome)):
+                return outcome
+            if not _is_transient(problem):
+                raise problem
+            return Retry(problem, outcome.retry_after)
+
+        return await self._retrying(attempt, "read", f"{method} {endpoint}")
+
+    async def _retrying(
+        self,
+        attempt: Callable[[], Awaitable[_T | Retry]],
+        kind: RetryKind,
+        what: str,
+        pause: Callable[[float, KieError], Awaitable[None]] | None = None,
+    ) -> _T:
+        """``run_with_retry`` with this client's policy, clock and random source."""
+        return await run_with_retry(
+            attempt, kind=kind, policy=self.retry, clock=self.clock, rng=self._random, what=what, pause=pause
+        )
 
     @staticmethod
     def _status_passthrough(answer: _Answer) -> bool:
@@ -589,24 +592,20 @@ class KieAPI:
     ) -> tuple[httpx.Response, AsyncIterator[bytes], bytes]:
         """Open a file stream and read its first chunk, retrying whatever fails before that."""
         where = _safe_url(url)
-        attempts = self.retry.read_attempts
-        for attempt in range(attempts):
+
+        async def attempt() -> tuple[httpx.Response, AsyncIterator[bytes], bytes] | Retry:
             outcome = await self._try_open(url, where, chunk_size)
-            if not isinstance(outcome, _StreamFailure):
+            if not isinstance(outcome, Retry):
                 return outcome
-            error = outcome.error
-            if isinstance(error, KieAPIError) and not _is_transient(error):
-                raise error
-            wait = self.retry.wait_before(attempt, self._random.random(), outcome.retry_after)
-            if attempt + 1 >= attempts or wait is None:
-                raise error
-            logger.info("download of %s failed (%s); retry %d in %.1fs", where, error, attempt + 1, wait)
-            await self.clock.sleep(wait)
-        raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
+            if isinstance(outcome.error, KieAPIError) and not _is_transient(outcome.error):
+                raise outcome.error
+            return outcome
+
+        return await self._retrying(attempt, "read", f"download of {where}")
 
     async def _try_open(
         self, url: str, where: str, chunk_size: int
-    ) -> tuple[httpx.Response, AsyncIterator[bytes], bytes] | _StreamFailure:
+    ) -> tuple[httpx.Response, AsyncIterator[bytes], bytes] | Retry:
         """One attempt at a file stream up to its first chunk; the open stream or why it failed."""
         failure: str | None = None
         try:
@@ -621,11 +620,11 @@ class KieAPI:
             failure = _describe(exc)
         if failure is not None:
             error = KieTransportError(f"Downloading {where} failed ({failure}).", endpoint=where)
-            return _StreamFailure(error)
+            return Retry(error)
         if not response.is_success:
             await response.aread()
             await response.aclose()
-            return _StreamFailure(
+            return Retry(
                 self._file_error(response, where),
                 parse_retry_after(response.headers.get("Retry-After"), self.clock.time()),
             )
@@ -638,7 +637,7 @@ class KieAPI:
             failure = _describe(exc)
         if failure is not None:
             await response.aclose()
-            return _StreamFailure(_truncated(where, failure))
+            return Retry(_truncated(where, failure))
         return response, chunks, first
 
     async def _continue_stream(

@@ -8,38 +8,16 @@ from collections.abc import Mapping
 from pathlib import PurePosixPath
 from types import MappingProxyType
 
-#: Signature -> (content type, extension). WebP needs a second check (bytes 8-12), see ``sniff``.
-_MAGIC: tuple[tuple[bytes, str, str], ...] = (
-    (b"\x89PNG\r\n\x1a\n", "image/png", ".png"),
-    (b"\xff\xd8\xff", "image/jpeg", ".jpg"),
-    (b"GIF87a", "image/gif", ".gif"),
-    (b"GIF89a", "image/gif", ".gif"),
-    (b"BM", "image/bmp", ".bmp"),
-    (b"II*\x00", "image/tiff", ".tiff"),
-    (b"MM\x00*", "image/tiff", ".tiff"),
-)
+from kie_widgets.imagetype import BY_MIME, sniff_image_type
 
 #: Extensions for the content types a caller may declare when the bytes are not recognised.
-EXTENSIONS: Mapping[str, str] = MappingProxyType(
-    {
-        "image/png": ".png",
-        "image/jpeg": ".jpg",
-        "image/webp": ".webp",
-        "image/gif": ".gif",
-        "image/bmp": ".bmp",
-        "image/tiff": ".tiff",
-    }
-)
+EXTENSIONS: Mapping[str, str] = MappingProxyType({mime: kind.ext for mime, kind in BY_MIME.items()})
 
 
 def sniff(data: bytes) -> tuple[str, str] | None:
     """``(content type, extension)`` from the magic numbers of ``data``, or ``None`` if unknown."""
-    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp", ".webp"
-    for magic, content_type, ext in _MAGIC:
-        if data.startswith(magic):
-            return content_type, ext
-    return None
+    kind = sniff_image_type(data)
+    return (kind.mime, kind.ext) if kind is not None else None
 
 
 def unique_name(filename: str, data: bytes, ext: str, now: float) -> str:

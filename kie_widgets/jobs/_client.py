@@ -7,7 +7,6 @@ import contextlib
 import dataclasses
 import hashlib
 import random
-import re
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -145,14 +144,25 @@ class KieClient(InputsMixin, FollowMixin):
         from kie_widgets.catalog import plan as catalog_plan
 
         result = catalog_plan(model, prompt, **params)
+        self._check_assets(result)
+        return result
+
+    def plan_request(self, model: str, prompt: str | None = None, **params: Any) -> list[Plan]:
+        """The plans that make ``n`` images (``catalog.plan_request``), asset-id inputs checked."""
+        from kie_widgets.catalog import plan_request
+
+        plans = plan_request(model, prompt, **params)
+        self._check_assets(plans[0])
+        return plans
+
+    def _check_assets(self, planned: Plan) -> None:
         missing = [
             Problem(ref.field, f"no asset {ref.source!r} in the manifest", value=ref.source)
-            for ref in result.uploads
+            for ref in planned.uploads
             if ref.kind == "asset" and self.manifest.get(str(ref.source)) is None
         ]
         if missing:
-            raise KieValidationError(missing, model=result.display_name)
-        return result
+            raise KieValidationError(missing, model=planned.display_name)
 
     async def credits(self) -> float:
         """The account's credit balance."""
@@ -176,52 +186,100 @@ class KieClient(InputsMixin, FollowMixin):
     ) -> list[Asset]:
         """Make ``n`` images with ``model`` and return them as recorded ``Asset`` objects.
 
-        A model that makes one image per request gets ``n`` concurrent requests. If some fail, every
-        success is still downloaded and recorded, and ``KieBatchError`` carries both.
+        ``n`` is split into as few requests as the model allows, sent concurrently. If some fail,
+        every success is still downloaded and recorded, and ``KieBatchError`` carries both.
+        """
+        emit = self._emitter(on_status, self.clock.monotonic())
+        emit("planning", model, message="checking the request")
+        try:
+            plans = self.plan_request(model, prompt, n=n, images=images, mask=mask, **params)
+        except KieError as exc:
+            emit("failed", model, message=str(exc))
+            raise
+        outcomes = await self.run_plans(
+            plans,
+            scene_id=scene_id,
+            context=context,
+            reuse=reuse,
+            timeout=timeout,
+            on_status=on_status,
+            operation=operation,
+        )
+        return self._gathered(outcomes, plans[0].display_name)
+
+    async def run_plans(
+        self,
+        plans: Sequence[Plan],
+        *,
+        scene_id: int | str | None = None,
+        context: Mapping[str, Any] | None = None,
+        reuse: bool = False,
+        timeout: float | None = None,
+        on_status: StatusCallback | None = None,
+        operation: str | None = None,
+        on_task: Callable[[int, asyncio.Future[list[Asset]]], None] | None = None,
+    ) -> list[list[Asset] | BaseException]:
+        """Send the plans of one request exactly as given (they are never planned again).
+
+        Returns one outcome per plan, in order: its assets or the error it ended with. ``on_task``
+        receives each plan's asyncio future as soon as it runs, so a front end can stop waiting for
+        one task (it stays journaled) while the others go on.
         """
         started = self.clock.monotonic()
-        emit = self._emitter(on_status, started)
-        label = model
-        emit("planning", label, message="checking the request")
+        label = plans[0].display_name
+        emits = [self._emitter(on_status, started, part=p.part, request=p.request) for p in plans]
         try:
-            plans = self._plans(model, prompt, n=n, images=images, mask=mask, **params)
-            label = plans[0].display_name
             prepared = [
                 await self._prepare(p, operation=operation, scene_id=scene_id, context=context) for p in plans
             ]
         except KieError as exc:
-            emit("failed", label, message=str(exc))
+            for emit in emits:
+                emit("failed", label, message=str(exc))
             raise
         if len(prepared) > 1:
-            # One recipe for the whole call, so reuse=True finds all n fanned-out results together.
+            # One recipe for the whole request, so reuse finds all of its results together.
             from kie_widgets.assets import recipe_hash
 
             first = prepared[0]
             hashes = [hashlib.sha256(raw).hexdigest() for _, raw, _ in first.data]
-            call_recipe = recipe_hash(first.plan.model_id, {**first.plan.params, "n": n}, hashes)
+            total = sum(p.n for p in plans)
+            call_recipe = recipe_hash(first.plan.model_id, {**first.plan.params, "n": total}, hashes)
             for p in prepared:
                 p.recipe = call_recipe
         batch = uuid.uuid4().hex[:12]
         for p in prepared:
             p.batch = batch
         if reuse:
-            found = self._reusable(prepared[0].recipe, n)
+            found = self._reusable(prepared[0].recipe, sum(p.n for p in plans))
             if found is not None:
-                emit("reused", label, message=f"{len(found)} earlier result(s) with the same recipe")
-                return found
+                for emit in emits:
+                    emit("reused", label, message=f"{len(found)} earlier result(s) with the same recipe")
+                return [found, *([] for _ in plans[1:])]
         if any(p.data for p in prepared):
-            emit("uploading", label, message=f"uploading {len(prepared[0].data)} input(s)")
+            for emit in emits:
+                emit("uploading", label, message=f"uploading {len(prepared[0].data)} input(s)")
         try:
             bodies = [await self._resolve_inputs(p) for p in prepared]
         except KieError as exc:
-            emit("failed", label, message=str(exc))
+            for emit in emits:
+                emit("failed", label, message=str(exc))
             raise
-        runs = [
-            self._run(p, body, timeout=timeout, emit=emit) for p, body in zip(prepared, bodies, strict=True)
-        ]
-        if len(runs) == 1:
-            return await runs[0]
-        return self._gathered(await asyncio.gather(*runs, return_exceptions=True), label)
+        tasks: list[asyncio.Future[list[Asset]]] = []
+        for i, (p, body, emit) in enumerate(zip(prepared, bodies, emits, strict=True)):
+            task: asyncio.Future[list[Asset]] = asyncio.ensure_future(
+                self._run(p, body, timeout=timeout, emit=emit)
+            )
+            tasks.append(task)
+            if on_task is not None:
+                on_task(i, task)
+        try:
+            return list(await asyncio.gather(*tasks, return_exceptions=True))
+        except asyncio.CancelledError:
+            # Cancelled from outside: every part stops waiting (their tasks stay journaled).
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
 
     async def generate_many(
         self, requests: Iterable[Mapping[str, Any]], *, on_status: StatusCallback | None = None
@@ -278,42 +336,6 @@ class KieClient(InputsMixin, FollowMixin):
         return self._gathered(await asyncio.gather(*calls, return_exceptions=True), "resume")
 
     # ---- planning and inputs ----------------------------------------------------------------
-
-    def _plans(self, model: str, prompt: str | None, *, n: int, **params: Any) -> list[Plan]:
-        """One plan when the model makes ``n`` images per request, else the fewest requests that do.
-
-        4o makes 1, 2 or 4 images per request, so n=8 is two requests of 4; a model that makes one
-        image per request gets ``n`` requests (sent concurrently by ``generate``).
-        """
-        if n < 1:
-            raise KieValidationError([Problem("n", "must be at least 1", value=n)])
-        params = {k: v for k, v in params.items() if v is not None}
-        if n == 1:
-            return [self.plan(model, prompt, **params)]
-        sizes = [1]
-        try:
-            single = self.plan(model, prompt, n=n, **params)
-            if single.n >= n:
-                return [single]
-        except KieValidationError as exc:
-            about_n = [p for p in exc.problems if p.field == "n"]
-            if not about_n:
-                raise
-            # The catalog lists the per-request counts it accepts, e.g. "1, 2, 4".
-            sizes = sorted(
-                {int(x) for x in re.findall(r"\d+", about_n[0].allowed or "") if 0 < int(x) < n} | {1}
-            )
-        plans = []
-        for i, size in enumerate(_split(n, sizes)):
-            extra = dict(params)
-            seed = extra.get("seed")
-            # The same seed in every request would buy identical images.
-            if isinstance(seed, int) and not isinstance(seed, bool):
-                extra["seed"] = seed + i
-            plans.append(
-                self.plan(model, prompt, n=size, **extra) if size > 1 else self.plan(model, prompt, **extra)
-            )
-        return plans
 
     def _default_model(self, candidates: Sequence[str]) -> str:
         from kie_widgets.catalog import resolve
@@ -460,7 +482,9 @@ class KieClient(InputsMixin, FollowMixin):
 
     # ---- small helpers ----------------------------------------------------------------------
 
-    def _emitter(self, on_status: StatusCallback | None, started: float) -> Callable[..., None]:
+    def _emitter(
+        self, on_status: StatusCallback | None, started: float, *, part: int = 0, request: int = 0
+    ) -> Callable[..., None]:
         def emit(
             state: str,
             model: str,
@@ -478,6 +502,8 @@ class KieClient(InputsMixin, FollowMixin):
                 progress=progress,
                 elapsed=self.clock.monotonic() - started,
                 message=message,
+                part=part,
+                request=request,
             )
             try:
                 on_status(update)
@@ -514,13 +540,3 @@ class KieClient(InputsMixin, FollowMixin):
             assets=assets,
             errors=errors,
         )
-
-
-def _split(n: int, sizes: Sequence[int]) -> list[int]:
-    """``n`` as a sum of the allowed per-request ``sizes`` (which include 1), largest first."""
-    parts = []
-    for size in sorted(sizes, reverse=True):
-        while n >= size:
-            parts.append(size)
-            n -= size
-    return parts

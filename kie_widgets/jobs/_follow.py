@@ -46,8 +46,6 @@ class FollowMixin:
 
     #: Largest result file accepted (bytes); larger downloads are refused while streaming.
     max_download_bytes: int = 128 * 1024 * 1024
-    #: How many times a result download is tried before the task is left pending for ``resume()``.
-    download_attempts: int = 3
     #: Concurrent result downloads (bounded so many finished tasks do not open hundreds of files).
     max_concurrent_downloads: int = 16
 
@@ -209,34 +207,40 @@ class FollowMixin:
 
     async def _download(self, job: Job, url: str) -> SavedImage:
         from kie_widgets.assets import save_image_stream
+        from kie_widgets.client import Retry, run_with_retry
 
         if self._download_sem is None:
             self._download_sem = asyncio.Semaphore(self.max_concurrent_downloads)
         target = url
-        last_error: KieError | None = None
+
+        async def attempt() -> SavedImage | Retry:
+            nonlocal target
+            try:
+                async with self.api.stream(target) as chunks:
+                    return await save_image_stream(
+                        chunks, folder=self.manifest.images_dir, max_bytes=self.max_download_bytes
+                    )
+            except (KieAPIError, KieTransportError) as exc:
+                failed: KieError = exc
+            except KieImageError as exc:
+                # A truncated transfer looks like a bad image; the next try may be whole.
+                return Retry(exc)
+            # Result URLs expire; kie signs a fresh one on request (20 minutes).
+            try:
+                target = await self.api.fresh_download_url(url, family=job.family, task_id=job.task_id)
+            except (KieAPIError, KieTransportError) as exc:
+                failed = exc
+            return Retry(failed, failed.retry_after if isinstance(failed, KieRateLimitError) else None)
+
         async with self._download_sem:
-            for attempt in range(self.download_attempts):
-                try:
-                    async with self.api.stream(target) as chunks:
-                        return await save_image_stream(
-                            chunks, folder=self.manifest.images_dir, max_bytes=self.max_download_bytes
-                        )
-                except (KieAPIError, KieTransportError) as exc:
-                    last_error = exc
-                    # Result URLs expire; kie signs a fresh one on request (20 minutes).
-                    try:
-                        target = await self.api.fresh_download_url(
-                            url, family=job.family, task_id=job.task_id
-                        )
-                    except (KieAPIError, KieTransportError) as fresh_exc:
-                        last_error = fresh_exc
-                except KieImageError as exc:
-                    # A truncated transfer looks like a bad image; the next try may be whole.
-                    last_error = exc
-                if attempt + 1 < self.download_attempts:
-                    await self.clock.sleep(min(2.0 * (attempt + 1), 10.0))
-        assert last_error is not None
-        raise last_error
+            return await run_with_retry(
+                attempt,
+                kind="download",
+                policy=self.api.retry,
+                clock=self.clock,
+                rng=self._rng,
+                what=f"download of task {job.task_id}'s result",
+            )
 
     async def _record(self, job: Job, url: str, saved: SavedImage, credits: float | None) -> dict[str, Any]:
         record = dataclasses.replace(job.record, task_id=job.task_id, source_url=url, credits=credits)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kie_widgets.errors import KieValidationError, Problem
+from kie_widgets.imagetype import BY_MIME, GIF, JPEG, PNG, WEBP, sniff_image_type
 from kie_widgets.jobs._model import Prepared
 
 if TYPE_CHECKING:
@@ -149,7 +150,7 @@ class InputsMixin:
         # kie keeps uploads for a day at least; reuse an upload for an hour.
         if cached and self.clock.monotonic() - cached[1] < 3600:
             return cached[0]
-        name = f"kie-{digest[:12]}-{uuid.uuid4().hex[:8]}{EXTENSIONS.get(mime, '.bin')}"
+        name = f"kie-{digest[:12]}-{uuid.uuid4().hex[:8]}{BY_MIME[mime].ext if mime in BY_MIME else '.bin'}"
         url = await self.api.upload(raw, filename=name, content_type=mime)
         self._uploads[digest] = (url, self.clock.monotonic())
         return url
@@ -178,22 +179,14 @@ def _urls_in(body: Any) -> list[str]:
 # --------------------------------------------------------------------------------------------
 # Input bytes: sniffing and encoding without importing Pillow here
 
-_MAGIC: tuple[tuple[bytes, int, str], ...] = (
-    (b"\x89PNG\r\n\x1a\n", 0, "image/png"),
-    (b"\xff\xd8\xff", 0, "image/jpeg"),
-    (b"GIF87a", 0, "image/gif"),
-    (b"GIF89a", 0, "image/gif"),
-    (b"WEBP", 8, "image/webp"),
-)
-EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/gif": ".gif", "image/webp": ".webp"}
+#: The image types accepted as inputs (the problem reported for anything else names these four).
+_INPUT_TYPES = (PNG, JPEG, WEBP, GIF)
 
 
 def sniff_mime(data: bytes) -> str | None:
     """The image content type of ``data`` from its magic bytes, or None when it is no image we know."""
-    for magic, offset, mime in _MAGIC:
-        if data[offset : offset + len(magic)] == magic and (mime != "image/webp" or data[:4] == b"RIFF"):
-            return mime
-    return None
+    kind = sniff_image_type(data)
+    return kind.mime if kind in _INPUT_TYPES else None
 
 
 def png_from_array(array: Any) -> bytes:

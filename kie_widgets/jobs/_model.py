@@ -42,6 +42,9 @@ class StatusUpdate:
     #: Seconds since the request started (on the client's clock).
     elapsed: float = 0.0
     message: str = ""
+    #: Which plan of the request (``Plan.part``) and which request of a submission this is about.
+    part: int = 0
+    request: int = 0
 
 
 @dataclass(frozen=True)

@@ -106,10 +106,8 @@ def ensure_key() -> None:
             "No kie.ai API key found. Set KIE_API_KEY (environment or .env in the project root; "
             "get one at https://kie.ai/api-key), or run `%env KIE_SANDBOX=1` to use the offline sandbox."
         )
+    # The session compares settings on every call, so its next client reads the new key.
     os.environ["KIE_API_KEY"] = key
-    from kie_widgets import runner
-
-    runner.configure()  # the next client reads the new key
     print("API key set for this kernel (not shown, not saved).")
 
 

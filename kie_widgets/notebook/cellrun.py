@@ -30,6 +30,10 @@ if TYPE_CHECKING:
     import concurrent.futures
 
 
+# The session's state names, in the words the status line has always used.
+_LINE_STATES = {"planned": "planning", "stopped waiting": "timeout"}
+
+
 @dataclass
 class CellJob:
     """One model's request inside a cell: its status line, its future, and where results go."""
@@ -54,11 +58,12 @@ def status_callback(line: ui.StatusLine, *, draw: bool) -> Callable[[Any], None]
     """
 
     def on_status(update: Any) -> None:
+        state = _LINE_STATES.get(update.state, update.state)
         line.post(
-            update.state,
+            state,
             progress=update.progress,
             task_id=update.task_id,
-            message=update.message if update.state in {"reused", "failed", "timeout", "uploading"} else "",
+            message=update.message if state in {"reused", "failed", "timeout", "uploading"} else "",
         )
         if draw:
             line.flush()

@@ -12,13 +12,19 @@ from kie_widgets.notebook import display as ui
 def dry_run_text(planned: Sequence[Any], *, force: bool) -> str:
     """The request, what it costs and what the prompt linter says, as plain text."""
     first = planned[0]
-    lines = [
-        f"DRY RUN — nothing sent, no credits spent: {first.display_name} ({first.model_id})",
-        f"POST {first.endpoint}",
-        json.dumps(first.body, indent=2, ensure_ascii=False, default=str),
-    ]
+    lines = [f"DRY RUN — nothing sent, no credits spent: {first.display_name} ({first.model_id})"]
     if len(planned) > 1:
-        lines.append(f"× {len(planned)} requests (the model makes one image per request; seed +1 each).")
+        lines.append(
+            f"{len(planned)} requests: {first.display_name} makes at most "
+            f"{max(first.spec.batch_sizes)} image(s) per request"
+            + ("; the seed moves by one per request" if "seed" in first.params else "")
+            + "."
+        )
+    for i, p in enumerate(planned, 1):
+        head = f"POST {p.endpoint}"
+        if len(planned) > 1:
+            head = f"request {i} of {len(planned)} ({p.n} image{'s' if p.n != 1 else ''}): {head}"
+        lines += [head, json.dumps(p.body, indent=2, ensure_ascii=False, default=str)]
     if first.uploads:
         lines.append("uploads first (placeholders above are replaced by the uploaded URLs):")
         lines.extend(f"  {ref.placeholder} <- {ref.field}: {ref.source}" for ref in first.uploads)
@@ -46,6 +52,7 @@ def show_dry_run(planned: Sequence[Any], *, force: bool) -> None:
             "model_id": first.model_id,
             "endpoint": first.endpoint,
             "body": first.body,
+            "bodies": [p.body for p in planned],
             "estimated_credits": sum(p.estimated_credits for p in planned),
             "warnings": list(first.warnings),
         }

@@ -5,15 +5,17 @@ from __future__ import annotations
 import os
 import platform
 import sys
-from collections.abc import Iterable, Mapping
-from datetime import date, datetime, timezone
+from datetime import date
 from importlib import metadata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
 
 from kie_widgets.assets.record import AssetRecord
 from kie_widgets.notebook.context import CellContext
+
+if TYPE_CHECKING:
+    from kie_widgets.session import Session
 
 
 def _parse_day(value: str | None, option: str) -> date | None:
@@ -25,45 +27,13 @@ def _parse_day(value: str | None, option: str) -> date | None:
         raise UsageError(f"{option}: expected a date like 2026-11-25, got {value!r}.") from None
 
 
-def _created(entry: Mapping[str, Any]) -> datetime | None:
-    raw = entry.get("created_at")
-    if not isinstance(raw, str):
-        return None
-    try:
-        stamp = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return stamp if stamp.tzinfo else stamp.replace(tzinfo=timezone.utc)
-
-
 def _short(text: Any, width: int = 48) -> str:
     text = " ".join(str(text or "").split())
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _batch(entry: Mapping[str, Any] | None) -> Any:
-    return AssetRecord.from_entry(entry).batch if entry else None
-
-
-def _current_batch(entries: list[Mapping[str, Any]]) -> dict[Any, Any]:
-    """Each entry id -> the batch of the newest version in its ``superseded_by`` chain.
-
-    The manifest's rule makes the n variants of one request versions of each other; an entry whose
-    chain ends inside its own batch is one of the latest results, not an outdated one.
-    """
-    by_id = {e.get("id"): e for e in entries}
-    current: dict[Any, Any] = {}
-    for entry in entries:
-        head, seen = entry, {entry.get("id")}
-        while head.get("superseded_by") in by_id and head["superseded_by"] not in seen:
-            seen.add(head["superseded_by"])
-            head = by_id[head["superseded_by"]]
-        current[entry.get("id")] = _batch(head)
-    return current
-
-
 def history_rows(
-    entries: Iterable[Mapping[str, Any]],
+    session: Session,
     *,
     scene: int | None = None,
     model: str | None = None,
@@ -72,34 +42,24 @@ def history_rows(
     include_superseded: bool = False,
     limit: int = 50,
 ) -> list[tuple[Any, ...]]:
-    """Image entries matching the filters, oldest first, at most ``limit`` (the newest ones)."""
+    """The session's image entries matching the filters as table rows, oldest first."""
     first = _parse_day(since, "--since")
     last = _parse_day(until, "--until")
     if limit < 1:
         raise UsageError(f"--limit: must be 1 or more, got {limit}.")
-    needle = (model or "").lower()
+    from kie_widgets.session import created_at
+
     rows: list[tuple[Any, ...]] = []
-    entries = list(entries)
-    current = _current_batch(entries)
-    for entry in entries:
-        if entry.get("type", "image") != "image":
-            continue
+    for entry in session.history(
+        scene=scene,
+        model=model,
+        since=first,
+        until=last,
+        include_superseded=include_superseded,
+        limit=limit,
+    ):
+        created = created_at(entry)
         record = AssetRecord.from_entry(entry)
-        outdated = entry.get("superseded_by") and (
-            record.batch is None or record.batch != current.get(entry.get("id"))
-        )
-        if outdated and not include_superseded:
-            continue
-        if scene is not None and str(record.scene_id) != str(scene):
-            continue
-        if needle and needle not in str(record.model or "").lower():
-            continue
-        created = _created(entry)
-        day = created.astimezone(timezone.utc).date() if created else None
-        if first and (day is None or day < first):
-            continue
-        if last and (day is None or day > last):
-            continue
         version = f"v{entry.get('version', 1)}"
         if entry.get("superseded_by"):
             version += f" → {entry['superseded_by']}"
@@ -115,7 +75,7 @@ def history_rows(
                 entry.get("filename"),
             )
         )
-    return rows[-limit:]
+    return rows
 
 
 def _version(dist: str) -> str:
@@ -155,12 +115,12 @@ def doctor_rows(magics: Any, ctx: CellContext) -> list[tuple[str, str]]:
         ("project root", str(settings.project_root)),
     ]
     try:
-        from kie_widgets.notebook.magics import current_client
+        from kie_widgets.session import current_session
 
-        manifest = current_client().manifest
-        entries = manifest.entries
-        pending = manifest.pending()
-        rows.append(("manifest", f"{manifest.path} ({len(entries)} entries, {len(pending)} pending task(s))"))
+        session = current_session()
+        entries, pending = session.entries(), session.pending()
+        path = session.manifest.path
+        rows.append(("manifest", f"{path} ({len(entries)} entries, {len(pending)} pending task(s))"))
     except Exception as exc:  # doctor must report, not fail
         rows.append(("manifest", f"unreadable: {exc}"))
     rows += [

@@ -6,7 +6,7 @@ Order of work in a cell, and why:
 2. capture the cell context (``context``) on the calling thread — later it belongs to another cell;
 3. plan every request with the catalog — an invalid value is a ``UsageError`` naming the field;
 4. show one status line per model (display handles made here, on the calling thread);
-5. hand the work to the client's loop thread (``runner.submit``) and, by default, wait for it while
+5. hand the plans to the session (``Session.submit``) and, by default, wait for the run while
    the line ticks; ``--no-wait`` returns at once and the handles are filled in when the work is done;
 6. show small thumbnails, a caption table with links, and bind ``--out`` and ``kie_widgets.last``.
 
@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, needs_local_scope, no_var_expand
-from traitlets import Bool, Float, Int, Unicode
+from traitlets import Bool, Float, Int, Unicode, observe
 
 from kie_widgets.errors import KieError, KieValidationError
 from kie_widgets.notebook import cellrun
@@ -34,39 +34,35 @@ from kie_widgets.notebook.context import CellContext, capture
 from kie_widgets.notebook.dryrun import show_dry_run
 from kie_widgets.notebook.render import Renderer
 
-HELP = """Generate and edit images with kie.ai from a notebook cell.
+if TYPE_CHECKING:
+    from kie_widgets.catalog import Plan
+    from kie_widgets.session import Session
 
-  %%kie_image [MODEL[, MODEL...]] [options]     the cell body is the prompt
-  %kie_image list [TEXT] [--mode M] [--with C] the models (e.g. --with negative_prompt)
-  %kie_image credits | resume | doctor         balance, collect pending tasks, diagnostics
-  %kie_image history [--scene N] [--model M] [--since DATE] [--until DATE] [--all]
-  %kie_image upscale ID | remove-bg ID | edit ID [--prompt TEXT] [--model M]
 
-The prompt is the cell body: {name} inserts a Python variable, {{ and }} are literal braces.
-{name} works on the magic's line too (e.g. --image {shots[0].id}); an unknown name is an error.
-Several comma-separated models run the same prompt side by side.
+def _build_help() -> str:
+    """The magic's one help text, made from its parsers (so no option is described twice)."""
+    subcommands = [
+        opts.list_parser(),
+        opts.simple_parser("credits", ""),
+        opts.simple_parser("resume", ""),
+        opts.simple_parser("doctor", ""),
+        opts.history_parser(),
+        *(opts.shorthand_parser(word) for word in opts.SHORTHANDS),
+    ]
+    usage = "\n".join("  " + " ".join(p.format_usage().split()[1:]) for p in subcommands)
+    return (
+        "Generate and edit images with kie.ai from a notebook cell.\n\n"
+        f"{opts.generate_parser().format_help().removeprefix('::').strip()}\n\n"
+        f"Line commands:\n{usage}\n\n"
+        "{name} works on the magic's line too (e.g. --image {shots[0].id}); an unknown name is an error.\n"
+        "Re-running an unchanged cell reuses the recorded result (no credits) unless --force.\n"
+        "Settings: %config KieMagics (default_model, default_mask_model, wait, budget, thumbnail_side,\n"
+        "...).\n"
+        "`%kie_image history --help` etc. show each line command's options.\n"
+    )
 
-Options (each has a short form):
-  -r, --ratio W:H        aspect ratio, e.g. 16:9 (allowed values depend on the model)
-  -n, --n COUNT          number of images
-  -N, --negative TEXT    negative prompt: what to leave out
-  -P, --preset NAME      a negative-prompt preset from the catalog (repeatable)
-  -s, --seed INT         seed, where the model takes one
-  -i, --image SRC        input image: path, URL or asset id like img-003 (repeatable)
-  -m, --mask SRC         mask image (path, URL or asset id)
-  -p, --prompt TEXT      the prompt on the line (line-magic form)
-  -S, --scene N          scene number (else the cell's kie.scene_id metadata or a scene-N tag)
-  -o, --out NAME         bind the list of result assets to NAME (kie_widgets.last always has it)
-  -d, --dry-run          show the exact request, estimated credits and warnings; send nothing
-  -f, --force            send again even if this exact recipe was made before
-  -w, --wait / -W, --no-wait   block until done (default) / return at once, output fills in later
-  -t, --timeout SECONDS  stop waiting after this long (the task continues; %kie_image resume)
-  -x, --set KEY=VALUE    any model-specific field, e.g. --set output_format=png (repeatable)
-  -h, --help             this help; `%kie_image history --help` etc. for the subcommands
 
-Re-running an unchanged cell reuses the recorded result (no credits) unless --force.
-Settings: %config KieMagics (default_model, default_mask_model, wait, thumbnail_side, ...).
-"""
+HELP = _build_help()
 
 
 def _help_text() -> str:
@@ -93,6 +89,15 @@ class KieMagics(Magics):
         config=True
     )
     tick_interval = Float(1.0, help="Seconds between status-line redraws while waiting.").tag(config=True)
+    budget = Float(
+        None,
+        allow_none=True,
+        help="Spending budget of this kernel in credits (the Studio obeys the same one); None: no limit.",
+    ).tag(config=True)
+
+    @observe("budget")
+    def _budget_changed(self, change: Any) -> None:
+        current_session().budget.limit = change["new"]
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
@@ -212,21 +217,19 @@ class KieMagics(Magics):
         *,
         operation: str | None,
     ) -> None:
-        from kie_widgets import runner
-
         if not run.dry_run:
             self._ensure_key()
-        client = current_client()
-        plans = [self._plan(client, model, prompt, params) for model, params in requests]
+        session = current_session()
+        groups = self._plan(session, requests, prompt)
         if run.dry_run:
-            for planned in plans:
+            for planned in groups:
                 show_dry_run(planned, force=run.force)
             return
         wait = self.wait if run.wait is None else run.wait
         renderer = self._renderer()
         live = _is_kernel(self.shell)
         jobs: list[CellJob] = []
-        for (model, params), planned in zip(requests, plans, strict=True):
+        for (model, params), planned in zip(requests, groups, strict=True):
             label = planned[0].display_name
             status = ui.StatusLine(label, live=live)
             job = CellJob(
@@ -246,19 +249,21 @@ class KieMagics(Magics):
         out: list[Any] = []
         if run.out:
             self._user_ns[run.out] = out
-        for job in jobs:
-            job.future = runner.submit(
-                client.generate,
-                job.model,
-                prompt,
-                scene_id=ctx.scene_id,
-                context=ctx.as_context(),
-                reuse=not run.force,
-                timeout=run.timeout,
-                on_status=cellrun.status_callback(job.status, draw=not wait),
-                operation=job.operation,
-                **_client_params(job.kwargs),
-            )
+        for job, planned in zip(jobs, groups, strict=True):
+            try:
+                submitted = session.submit(
+                    planned,
+                    scene_id=ctx.scene_id,
+                    context=ctx.as_context(),
+                    reuse=not run.force,
+                    timeout=run.timeout,
+                    operation=job.operation,
+                    on_event=cellrun.status_callback(job.status, draw=not wait),
+                    on="loop",
+                )
+            except KieError as exc:
+                raise UsageError(scrub_key(str(exc))) from None
+            job.future = submitted.futures[planned[0].request]
         if not wait:
             for job in jobs:
                 assert job.future is not None
@@ -291,23 +296,15 @@ class KieMagics(Magics):
     def _renderer(self) -> Renderer:
         return Renderer(side=self.thumbnail_side, max_bytes=self.max_inline_bytes)
 
-    def _plan(self, client: Any, model: str, prompt: str | None, params: Mapping[str, Any]) -> list[Any]:
-        """Plan like the client will (one request for ``n`` images, else ``n`` requests), or fail now."""
-        call = _client_params(params)
-        n = int(call.pop("n", 1) or 1)
+    def _plan(
+        self, session: Session, requests: list[tuple[str, dict[str, Any]]], prompt: str | None
+    ) -> list[list[Plan]]:
+        """Exactly the plans the cell will send, one group per model, or a UsageError now."""
         try:
-            if n == 1:
-                return [client.plan(model, prompt, **call)]
-            try:
-                single = client.plan(model, prompt, n=n, **call)
-                if single.n >= n:
-                    return [single]
-            except KieValidationError as exc:
-                if not any(p.field == "n" for p in exc.problems):
-                    raise
-            return [client.plan(model, prompt, **call)] * n
+            plans = session.plan([{"model": model, "prompt": prompt, **params} for model, params in requests])
         except KieError as exc:
             raise UsageError(scrub_key(str(exc))) from None
+        return [[p for p in plans if p.request == i] for i in range(len(requests))]
 
     def _ensure_key(self) -> None:
         """No key and no sandbox: ask for one with a hidden prompt, or say how to use the sandbox."""
@@ -359,33 +356,28 @@ class KieMagics(Magics):
         parser = opts.simple_parser("credits", "Show the account's credit balance.")
         if opts.parse_or_help(parser, rest) is None:
             return
-        from kie_widgets import runner
-        from kie_widgets.config import load_settings
-
         self._ensure_key()
-        current_client()
+        session = current_session()
         try:
-            balance = runner.credits()
+            balance = session.credits()
         except KieError as exc:
             raise UsageError(scrub_key(describe_error(exc))) from None
-        where = " (offline sandbox)" if load_settings().sandbox else ""
+        where = " (offline sandbox)" if session.settings.sandbox else ""
         ui.show(ui.text_bundle(f"Balance: {balance:,.2f} credits{where}"))
 
     def _cmd_resume(self, rest: str) -> None:
         parser = opts.simple_parser("resume", "Collect finished tasks recorded in the journal.")
         if opts.parse_or_help(parser, rest) is None:
             return
-        from kie_widgets import runner
-
         self._ensure_key()
-        client = current_client()
-        pending = client.manifest.pending()
+        session = current_session()
+        pending = session.pending()
         if not pending:
             ui.show(ui.text_bundle("Nothing to resume: the journal has no pending tasks."))
             return
         status = ui.StatusLine(f"resume ({len(pending)} task(s))", live=_is_kernel(self.shell))
         job = CellJob(model="", label="resume", kwargs={}, status=status)
-        job.future = runner.submit(client.resume, on_status=cellrun.status_callback(status, draw=False))
+        job.future = session.resume(on_status=cellrun.status_callback(status, draw=False))
         cellrun.wait_all([job], self.tick_interval)
         assets, exc = cellrun.outcome(job.future)
         if assets:
@@ -411,9 +403,9 @@ class KieMagics(Magics):
         from kie_widgets.notebook.history import history_rows
 
         scene = opts.parse_scene(args.scene)
-        manifest = _manifest()
+        session = current_session()
         rows = history_rows(
-            manifest.entries,
+            session,
             scene=scene,
             model=args.model,
             since=args.since,
@@ -422,7 +414,7 @@ class KieMagics(Magics):
             limit=args.limit,
         )
         headers = ("id", "v", "scene", "model", "size", "created (UTC)", "prompt", "file")
-        title = f"{len(rows)} image(s) in {manifest.path}"
+        title = f"{len(rows)} image(s) in {session.manifest.path}"
         ui.show(ui.table_bundle(headers, rows, title=title))
 
     def _cmd_doctor(self, rest: str) -> None:
@@ -439,29 +431,11 @@ class KieMagics(Magics):
 # ---- helpers ----------------------------------------------------------------------------------
 
 
-def current_client() -> Any:
-    """The runner's client, rebuilt first if the settings changed since it was made.
+def current_session() -> Session:
+    """The process's ``Session`` (imported late: ``%load_ext`` must stay light)."""
+    from kie_widgets.session import current_session as session
 
-    ``%env KIE_SANDBOX=1`` or a key typed in later must take effect in the next cell, but the
-    runner keeps one client per process; comparing settings here is what makes that work.
-    """
-    from kie_widgets import runner
-    from kie_widgets.config import load_settings
-
-    client = runner.get_client()
-    now, was = load_settings(), client.settings
-
-    def key(s: Any) -> tuple[Any, ...]:
-        return (s.sandbox, s.api_key, s.base_url, s.upload_url, s.project_root)
-
-    if key(now) != key(was):
-        runner.configure()
-        client = runner.get_client()
-    return client
-
-
-def _manifest() -> Any:
-    return current_client().manifest
+    return session()
 
 
 def _operation_for(planned: Any, params: Mapping[str, Any]) -> str:

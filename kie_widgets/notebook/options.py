@@ -19,13 +19,14 @@ from IPython.core.error import UsageError
 from IPython.core.magic_arguments import MagicArgumentParser
 from IPython.utils.process import arg_split
 
+from kie_widgets.errors import KieValidationError
+
 #: Line-magic subcommands (``%kie_image list``) and the shorthands that act on an asset id.
 SUBCOMMANDS = ("list", "credits", "resume", "history", "doctor", "help")
 SHORTHANDS = {"upscale": "upscale", "remove-bg": "remove-background", "edit": "edit"}
 
 _ASSET_ID = re.compile(r"^img-\d{3,}$")
 _URL = re.compile(r"^(https?|data):", re.IGNORECASE)
-_SCENE = re.compile(r"^(?:scene[-_: ]?|s)?(\d+)$", re.IGNORECASE)
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SET_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
 
@@ -234,16 +235,12 @@ class ShorthandArgs:
 
 def parse_scene(value: str | int | None, *, field_name: str = "--scene") -> int | None:
     """``3``, ``"3"``, ``"scene-3"``, ``"scene_03"`` -> 3; None stays None; anything else is a UsageError."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        raise UsageError(f"{field_name}: expected a scene number like 3 or scene-3, got {value!r}.")
-    if isinstance(value, int):
-        return value
-    match = _SCENE.match(str(value).strip())
-    if not match:
-        raise UsageError(f"{field_name}: expected a scene number like 3 or scene-3, got {value!r}.")
-    return int(match.group(1))
+    from kie_widgets.session._context import scene_number
+
+    try:
+        return scene_number(value, field_name=field_name)
+    except KieValidationError:
+        raise UsageError(f"{field_name}: expected a scene number like 3 or scene-3, got {value!r}.") from None
 
 
 def parse_value(text: str) -> Any:

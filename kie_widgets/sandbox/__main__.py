@@ -13,8 +13,9 @@ import sys
 from collections.abc import Sequence
 from types import FrameType
 
-from kie_widgets.sandbox._config import FAULT_KINDS, ROUTES, Fault, SandboxConfig, parse_faults
+from kie_widgets.sandbox._config import SandboxConfig
 from kie_widgets.sandbox._core import Sandbox
+from kie_widgets.sandbox._faults import FAULT_KINDS, ROUTES, Fault, parse_faults
 from kie_widgets.sandbox._server import SandboxServer
 
 

@@ -1,7 +1,6 @@
-"""What the emulator exchanges and keeps: requests, replies, tasks, callbacks and uploaded files.
+"""What the emulator exchanges and keeps: requests, replies, callbacks and uploaded files.
 
-Plain records; every behaviour lives in ``_core.Sandbox``. A task's state is a pure function of
-clock time, so ``SandboxTask`` answers "what state is it in at t" without anything running.
+Plain records, free of behaviour; a task and its state machine live in ``_tasks``.
 """
 
 from __future__ import annotations
@@ -82,71 +81,6 @@ class CallbackRecord:
 
 
 @dataclass
-class SandboxTask:
-    """One task: what was asked, when, and how it will end. Its state is computed from the clock."""
-
-    task_id: str
-    family: str
-    endpoint: str
-    model_id: str
-    model_name: str
-    mode: str
-    body: dict[str, Any]
-    created: float
-    phases: tuple[float, float, float]
-    n: int
-    price: float
-    fmt: str
-    prompt: str
-    inputs: tuple[str, ...]
-    callback_url: str | None
-    #: the model's wire fields with kie's documented defaults filled in (what the image follows)
-    params: dict[str, Any] = field(default_factory=dict)
-    fail_code: int | None = None
-    fail_message: str | None = None
-    failed_at: float | None = None
-    settled: bool = False
-    charged: float = 0.0
-
-    @property
-    def ends(self) -> float:
-        """Clock time at which the task reaches success or fail."""
-        if self.failed_at is not None:
-            return self.failed_at
-        return self.created + sum(self.phases)
-
-    def state(self, now: float) -> str:
-        """Market state name at ``now``: waiting, queuing, generating, success or fail."""
-        if now >= self.ends:
-            return "fail" if self.fail_code is not None else "success"
-        waiting, queuing, _ = self.phases
-        if now < self.created + waiting:
-            return "waiting"
-        if now < self.created + waiting + queuing:
-            return "queuing"
-        return "generating"
-
-    def progress(self, now: float) -> float:
-        """Fraction of the generating phase done (1.0 on success)."""
-        state = self.state(now)
-        if state == "success":
-            return 1.0
-        waiting, queuing, generating = self.phases
-        start = self.created + waiting + queuing
-        if generating <= 0 or now <= start:
-            return 0.0
-        return min(0.99, (now - start) / generating)
-
-    def updated(self, now: float) -> float:
-        """Time of the last state change at or before ``now``."""
-        if now >= self.ends:
-            return self.ends  # an early failure skips the later phases' marks
-        waiting, queuing, _ = self.phases
-        marks = [self.created, self.created + waiting, self.created + waiting + queuing]
-        return max(m for m in marks if m <= now)
-
-
-@dataclass
 class StoredFile:
     """An uploaded file kept by the sandbox."""
 
@@ -156,4 +90,4 @@ class StoredFile:
     path: str
 
 
-__all__ = ["CallbackRecord", "Incoming", "Reply", "RequestRecord", "SandboxTask", "StoredFile"]
+__all__ = ["CallbackRecord", "Incoming", "Reply", "RequestRecord", "StoredFile"]

@@ -4,15 +4,30 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import httpx
 
-from kie_widgets.sandbox._core import FILE_PREFIXES
+from kie_widgets.sandbox._config import SandboxConfig
+from kie_widgets.sandbox._files import FILE_PREFIXES
 from kie_widgets.sandbox._records import Incoming, Reply
 
-if TYPE_CHECKING:
-    from kie_widgets.sandbox._core import Sandbox
+
+class Answering(Protocol):
+    """What the transport needs of a sandbox (``Sandbox`` is one; naming it here would close a loop)."""
+
+    @property
+    def config(self) -> SandboxConfig:
+        """The configuration (the transport reads ``latency``)."""
+        ...
+
+    def handle(self, req: Incoming) -> Reply:
+        """Answer one request."""
+        ...
+
+    def spawn_callbacks(self) -> None:
+        """Start sending the callbacks queued while answering."""
+        ...
 
 
 class _ReplyStream(httpx.AsyncByteStream):
@@ -41,7 +56,7 @@ class _ReplyStream(httpx.AsyncByteStream):
 class SandboxTransport(httpx.AsyncBaseTransport):
     """Routes by path and answers for any host (api.kie.ai, the upload host, the file hosts)."""
 
-    def __init__(self, sandbox: Sandbox) -> None:
+    def __init__(self, sandbox: Answering) -> None:
         self.sandbox = sandbox
 
     def __repr__(self) -> str:

@@ -4,7 +4,8 @@ arrived; reads retry transient failures with capped, jittered backoff and honour
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+import random
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 from email.utils import format_datetime
 
@@ -12,11 +13,12 @@ import httpx
 import pytest
 from client_helpers import PATH_CREATE, PATH_CREDIT, PATH_RECORD, Reply, Router, envelope, fail, raw
 
-from kie_widgets.client import KieAPI, RetryPolicy, parse_retry_after
+from kie_widgets.client import KieAPI, Retry, RetryKind, RetryPolicy, parse_retry_after, run_with_retry
 from kie_widgets.clock import FakeClock
 from kie_widgets.errors import (
     KieAPIError,
     KieAuthError,
+    KieError,
     KieInsufficientCreditsError,
     KieNotFoundError,
     KieRateLimitError,
@@ -334,3 +336,213 @@ def test_retry_policy_rejects_nonsense() -> None:
         RetryPolicy(read_attempts=0)
     with pytest.raises(ValueError, match="jitter"):
         RetryPolicy(jitter=1.5)
+
+
+# The one retry loop ------------------------------------------------------------------------------
+
+FILE_URL = "https://tempfile.aiquickdraw.com/r/result.png"
+FILE_PATH = "/r/result.png"
+UPLOAD_PATH = "/api/file-base64-upload"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+async def _download(api: KieAPI) -> bytes:
+    """Read a whole result file through the client's stream."""
+    async with api.stream(FILE_URL) as chunks:
+        return b"".join([chunk async for chunk in chunks])
+
+
+# Each kind of call, the path it sends to, and how it is called.
+CALLS: dict[str, tuple[str, Callable[[KieAPI], Awaitable[object]]]] = {
+    "create": (PATH_CREATE, lambda api: api.create("market", PATH_CREATE, BODY)),
+    "read": (PATH_CREDIT, lambda api: api.credits()),
+    "upload": (UPLOAD_PATH, lambda api: api.upload(PNG, filename="in.png", content_type="image/png")),
+    "download": (FILE_PATH, _download),
+}
+# Budgets that tell the kinds apart: a create gets 4 sends, every other call 3.
+MATRIX_POLICY = RetryPolicy(create_attempts=4, read_attempts=3, jitter=0.0)
+
+# (failure, reply repeated forever, sends per kind of call): the whole of DESIGN.md §6 in one table.
+MATRIX: list[tuple[str, Reply, dict[str, int]]] = [
+    ("connect error", fail(httpx.ConnectError), {"create": 4, "read": 3, "upload": 3, "download": 3}),
+    ("read timeout", fail(httpx.ReadTimeout), {"create": 1, "read": 3, "upload": 3, "download": 3}),
+    (
+        "dropped connection",
+        fail(httpx.RemoteProtocolError),
+        {"create": 1, "read": 3, "upload": 3, "download": 3},
+    ),
+    ("HTTP 429", raw(429, "Too Many Requests"), {"create": 4, "read": 3, "upload": 3, "download": 3}),
+    ("HTTP 503", raw(503, "Service Unavailable"), {"create": 1, "read": 3, "upload": 3, "download": 3}),
+    ("HTTP 401", raw(401, "Unauthorized"), {"create": 1, "read": 1, "upload": 1, "download": 1}),
+    ("HTTP 402", raw(402, "Payment Required"), {"create": 1, "read": 1, "upload": 1, "download": 1}),
+    ("HTTP 404", raw(404, "Not Found"), {"create": 1, "read": 1, "upload": 1, "download": 1}),
+    ("HTTP 422", raw(422, "Unprocessable"), {"create": 1, "read": 1, "upload": 1, "download": 1}),
+]
+MATRIX_CASES = [
+    (f"{failure} / {kind}", reply, kind, sends[kind]) for failure, reply, sends in MATRIX for kind in CALLS
+]
+
+
+@pytest.mark.parametrize(
+    ("reply", "kind", "sends"), [c[1:] for c in MATRIX_CASES], ids=[c[0] for c in MATRIX_CASES]
+)
+@pytest.mark.anyio
+async def test_each_kind_of_call_retries_exactly_the_failures_design_allows(
+    reply: Reply, kind: str, sends: int, router: Router, make_api: Callable[..., KieAPI]
+) -> None:
+    """A failure that repeats forever is sent the kind's budget of times if retryable, else once."""
+    path, call = CALLS[kind]
+    router.on(path, reply)
+    async with make_api(retry=MATRIX_POLICY) as api:
+        with pytest.raises(KieError):
+            await call(api)
+    assert len(router.calls_to(path)) == sends
+
+
+@pytest.mark.parametrize("kind", list(CALLS))
+@pytest.mark.anyio
+async def test_each_kind_of_call_waits_what_retry_after_says(
+    kind: str, router: Router, make_api: Callable[..., KieAPI]
+) -> None:
+    """After a 429 with Retry-After: 9, every kind of call is sent again exactly 9 s later."""
+    path, call = CALLS[kind]
+    success = {
+        "create": CREATED,
+        "read": envelope(200, "success", 5),
+        "upload": envelope(200, "ok", {"downloadUrl": "https://tempfile.redpandaai.co/x.png"}, success=True),
+        "download": lambda request: httpx.Response(200, content=PNG),
+    }[kind]
+    router.on(path, raw(429, "slow down", headers={"Retry-After": "9"}), success)
+    async with make_api(retry=MATRIX_POLICY) as api:
+        await call(api)
+    first, second = router.calls_to(path)
+    assert second.at - first.at == pytest.approx(9.0)
+
+
+class _Script:
+    """An attempt function that plays a list of outcomes (a value, a ``Retry`` or an error to raise)."""
+
+    def __init__(self, *outcomes: object) -> None:
+        self.outcomes = list(outcomes)
+        self.calls = 0
+
+    async def __call__(self) -> object:
+        self.calls += 1
+        outcome = self.outcomes.pop(0) if len(self.outcomes) > 1 else self.outcomes[0]
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+
+BUDGETS = RetryPolicy(create_attempts=2, read_attempts=3, download_attempts=4, jitter=0.0)
+
+
+@pytest.mark.parametrize(("kind", "attempts"), [("create", 2), ("read", 3), ("download", 4)])
+@pytest.mark.anyio
+async def test_run_with_retry_uses_the_budget_of_its_kind(kind: RetryKind, attempts: int) -> None:
+    """A failure that stays retryable is tried the policy's number of times for the kind, then raised."""
+    error = KieServerError("busy")
+    script = _Script(Retry(error))
+    with pytest.raises(KieServerError) as caught:
+        await run_with_retry(
+            script, kind=kind, policy=BUDGETS, clock=FakeClock(), rng=random.Random(1), what="t"
+        )
+    assert caught.value is error
+    assert script.calls == attempts
+
+
+@pytest.mark.parametrize(
+    ("kind", "policy", "waits"),
+    [
+        ("read", RetryPolicy(read_attempts=6, base_delay=1.0, max_delay=5.0, jitter=0.0), [1, 2, 4, 5, 5]),
+        ("create", RetryPolicy(create_attempts=4, base_delay=0.5, max_delay=1.5, jitter=0.0), [0.5, 1, 1.5]),
+        (
+            "download",
+            RetryPolicy(download_attempts=5, download_base_delay=2.0, download_max_delay=6.0, jitter=0.0),
+            [2, 4, 6, 6],
+        ),
+        ("download", RetryPolicy(jitter=0.0), [2, 4]),  # the defaults: what jobs waited before
+    ],
+)
+@pytest.mark.anyio
+async def test_run_with_retry_backs_off_up_to_the_cap_of_its_kind(
+    kind: RetryKind, policy: RetryPolicy, waits: list[float]
+) -> None:
+    """Waits double from the kind's base delay and stop growing at its cap."""
+    clock = FakeClock()
+    times: list[float] = []
+
+    async def attempt() -> Retry:
+        times.append(clock.monotonic())
+        return Retry(KieUnavailableError("down"))
+
+    with pytest.raises(KieUnavailableError):
+        await run_with_retry(attempt, kind=kind, policy=policy, clock=clock, rng=random.Random(1), what="t")
+    assert [b - a for a, b in itertools.pairwise(times)] == pytest.approx(waits)
+
+
+@pytest.mark.anyio
+async def test_run_with_retry_honours_retry_after_and_gives_up_beyond_its_cap() -> None:
+    """A Retry-After replaces the backoff; one beyond max_retry_after raises at once."""
+    clock = FakeClock()
+    policy = RetryPolicy(max_retry_after=30.0, jitter=0.0)
+    started = clock.monotonic()
+    script = _Script(Retry(KieRateLimitError("later"), 12.0), "done")
+    assert (
+        await run_with_retry(script, kind="read", policy=policy, clock=clock, rng=random.Random(), what="t")
+        == "done"
+    )
+    assert clock.monotonic() - started == pytest.approx(12.0)
+    too_long = _Script(Retry(KieRateLimitError("much later"), 31.0), "done")
+    with pytest.raises(KieRateLimitError):
+        await run_with_retry(too_long, kind="read", policy=policy, clock=clock, rng=random.Random(), what="t")
+    assert too_long.calls == 1
+
+
+@pytest.mark.anyio
+async def test_run_with_retry_raises_an_attempts_own_error_without_retrying() -> None:
+    """An attempt that raises (a failure a retry cannot fix) ends the loop after that one attempt."""
+    script = _Script(Retry(KieServerError("busy")), KieAuthError("bad key"), "never")
+    with pytest.raises(KieAuthError):
+        await run_with_retry(
+            script,
+            kind="read",
+            policy=RetryPolicy(jitter=0.0),
+            clock=FakeClock(),
+            rng=random.Random(),
+            what="t",
+        )
+    assert script.calls == 2
+
+
+@pytest.mark.anyio
+async def test_run_with_retry_lets_the_caller_wait_elsewhere() -> None:
+    """With a pause hook the loop hands over each wait and its error instead of sleeping."""
+    clock = FakeClock()
+    error = KieRateLimitError("429")
+    handed: list[tuple[float, KieError]] = []
+
+    async def pause(wait: float, failed: KieError) -> None:
+        handed.append((wait, failed))
+
+    script = _Script(Retry(error), Retry(error), "task-9")
+    policy = RetryPolicy(base_delay=1.0, jitter=0.0)
+    started = clock.monotonic()
+    result = await run_with_retry(
+        script, kind="create", policy=policy, clock=clock, rng=random.Random(), what="t", pause=pause
+    )
+    assert result == "task-9"
+    assert handed == [(1.0, error), (2.0, error)]
+    assert clock.monotonic() == started
+
+
+@pytest.mark.parametrize("kind", ["create", "read", "download"])
+def test_a_policy_of_none_tries_every_kind_once(kind: RetryKind) -> None:
+    """RetryPolicy.none() gives one attempt to creates, reads and downloads alike."""
+    assert RetryPolicy.none().attempts(kind) == 1
+
+
+def test_retry_policy_refuses_a_download_budget_of_zero() -> None:
+    """Downloads need at least one attempt, like every other kind of call."""
+    with pytest.raises(ValueError, match="downloads"):
+        RetryPolicy(download_attempts=0)

@@ -65,6 +65,7 @@ def models() -> list[ModelSpec]:
             Price(4, source="[ELI] 4 (no [PRICE] text captured)"),
             aliases=("Grok Imagine 2", "grok 2", "grok-imagine-2"),
             input_required=True,
+            plan_defaults={"aspect_ratio": "1:1"},
             notes=("aspect_ratio is required without a documented default; plan() sends '1:1'",),
         ),
         market(

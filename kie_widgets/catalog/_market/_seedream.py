@@ -143,6 +143,7 @@ def models() -> list[ModelSpec]:
             role="t2i",
             aliases=("Seedream 4", "seedream-v4"),
             timeout=420.0,
+            count_in_prompt=True,
             notes=(v4_count,),
         ),
         market(
@@ -155,6 +156,7 @@ def models() -> list[ModelSpec]:
             role="edit",
             aliases=("Seedream 4 Edit",),
             timeout=420.0,
+            count_in_prompt=True,
             notes=(v4_count, "price: [PRICE] 5 chosen over [ELI] 3.5"),
         ),
         *_pair(
