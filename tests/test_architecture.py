@@ -13,6 +13,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "kie_widgets"
 INTERNAL = {
     "errors",
     "clock",
+    "imagetype",
     "config",
     "catalog",
     "client",
@@ -29,6 +30,8 @@ MANIFEST_STORE = {"assets.manifest", "assets._store", "assets.journal", "assets.
 FORBIDDEN: dict[str, set[str]] = {
     "errors": INTERNAL - {"errors"},
     "clock": INTERNAL - {"clock"},
+    # A leaf table of image signatures that everyone may use; it imports nothing.
+    "imagetype": INTERNAL - {"imagetype"},
     "config": {
         "catalog",
         "client",

@@ -313,7 +313,7 @@ class Session:
         return recipe_from(key, manifest=self.manifest)
 
     def keep(self, image: Any, kept: bool = True) -> dict[str, Any]:
-        """Mark (or unmark) the take you chose: ``"kie": {"kept": true}``; ids and versions stay as they are."""
+        """Mark (or unmark) the take you chose (``"kie": {"kept": true}``); ids and versions stay."""
         asset_id = str(getattr(image, "id", image))
         self._entry(asset_id)
         return self.manifest.update_extra(asset_id, kept=bool(kept))

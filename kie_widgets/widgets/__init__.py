@@ -1,1 +1,28 @@
-"""(widgets: being built)."""
+"""The Studio: widgets generated from the catalog, standing on the session (DESIGN.md §2).
+
+``Studio`` joins a ``Form`` (models, prompt, parameters), live ``RunTile``\\ s and a ``Gallery``
+over the manifest; each part can be used alone. ipywidgets is imported only when one is made.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from kie_widgets.widgets._form import Form
+    from kie_widgets.widgets._gallery import Gallery
+    from kie_widgets.widgets._studio import Studio
+    from kie_widgets.widgets._tiles import RunTile
+
+_LAZY = {"Studio": "_studio", "Form": "_form", "Gallery": "_gallery", "RunTile": "_tiles"}
+__all__ = ["Form", "Gallery", "RunTile", "Studio"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'kie_widgets.widgets' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"kie_widgets.widgets.{module}"), name)
+    globals()[name] = value
+    return value

@@ -17,7 +17,17 @@ from kie_widgets.catalog import parameters, recommend, resolve
 from kie_widgets.catalog._presets import NEGATIVE_PRESETS, PromptFormula
 
 # Fields the shared controls (or the inputs row) already cover; never repeated per model.
-_SHARED = {"prompt", "aspect_ratio", "negative_prompt", "seed", "n", "images", "image", "mask", "callback_url"}
+_SHARED = {
+    "prompt",
+    "aspect_ratio",
+    "negative_prompt",
+    "seed",
+    "n",
+    "images",
+    "image",
+    "mask",
+    "callback_url",
+}
 _WIRE_INPUTS = {"image_urls", "image_url", "input_urls", "filesUrl", "maskUrl", "mask_url", "inputImage"}
 _UNSET = "(model default)"
 
@@ -114,7 +124,9 @@ class Form(w.VBox):
 
     # ---- scripting --------------------------------------------------------------------------
 
-    def set(self, models: Sequence[str] | str | None = None, prompt: str | None = None, **params: Any) -> None:
+    def set(
+        self, models: Sequence[str] | str | None = None, prompt: str | None = None, **params: Any
+    ) -> None:
         """Fill the form as a user would; unknown parameters go to each model's own fields."""
         self._quiet = True
         try:
@@ -228,11 +240,15 @@ class Form(w.VBox):
         if old_ratio in ratios:
             self.aspect_ratio.value = old_ratio
         elif old_ratio != _UNSET:
-            dropped.append(f"aspect ratio {old_ratio} (the picked models share {', '.join(ratios) or 'none'})")
+            dropped.append(
+                f"aspect ratio {old_ratio} (the picked models share {', '.join(ratios) or 'none'})"
+            )
         for unified, row in self._shared_rows.items():
             takes = any(s.supports(unified) for s in specs)
             row.layout.display = "" if takes or not specs else "none"
-            value = getattr(self, unified).value if unified != "negative_prompt" else self.negative_prompt.value
+            value = (
+                getattr(self, unified).value if unified != "negative_prompt" else self.negative_prompt.value
+            )
             if not takes and specs and value:
                 dropped.append(f"{unified.replace('_', ' ')} (none of the picked models takes one)")
         for model in list(self._own_values):
@@ -331,12 +347,17 @@ def _control_for(param: Mapping[str, Any], value: Any) -> w.ValueWidget | None:
     if param.get("choices"):
         options = [_UNSET, *[str(c) for c in param["choices"]]]
         current = str(value) if value is not None else _UNSET
-        return w.Dropdown(options=options, value=current if current in options else _UNSET,
-                          description=label, tooltip=tip)
+        return w.Dropdown(
+            options=options, value=current if current in options else _UNSET, description=label, tooltip=tip
+        )
     kind = param["type"]
     if kind == "boolean":
         return w.Checkbox(value=bool(default if value is None else value), description=label, tooltip=tip)
-    if kind in ("integer", "number") and param.get("minimum") is not None and param.get("maximum") is not None:
+    if (
+        kind in ("integer", "number")
+        and param.get("minimum") is not None
+        and param.get("maximum") is not None
+    ):
         cls = w.IntSlider if kind == "integer" else w.FloatSlider
         start = value if value is not None else (default if default is not None else param["minimum"])
         return cls(value=start, min=param["minimum"], max=param["maximum"], description=label, tooltip=tip)

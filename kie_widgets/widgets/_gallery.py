@@ -33,7 +33,11 @@ def recipe_rows(entry: Mapping[str, Any]) -> list[tuple[str, str]]:
         ("parameters", ", ".join(f"{k}={v}" for k, v in params.items()) or "-"),
         ("seed", str(extra.get("seed", "-"))),
         ("credits", str(extra.get("credits", "-"))),
-        ("version", f"v{entry.get('version', 1)}" + (f" → {entry['superseded_by']}" if entry.get("superseded_by") else "")),
+        (
+            "version",
+            f"v{entry.get('version', 1)}"
+            + (f" → {entry['superseded_by']}" if entry.get("superseded_by") else ""),
+        ),
         ("scene", str(entry.get("scene_id", "-"))),
         ("operation", str(extra.get("operation", "generate"))),
         ("parents", ", ".join(extra.get("parents") or []) or "-"),
@@ -110,7 +114,10 @@ class Gallery(w.VBox):
         """Re-read the manifest through the session and show the newest page."""
         scene = self.scene.value.strip() or None
         entries = self.session.history(
-            scene=scene, model=self.model.value.strip() or None, text=self.text.value.strip() or None, limit=None
+            scene=scene,
+            model=self.model.value.strip() or None,
+            text=self.text.value.strip() or None,
+            limit=None,
         )
         if self.kept_only.value:
             entries = [e for e in entries if (e.get("kie") or {}).get("kept")]
@@ -146,7 +153,9 @@ class Gallery(w.VBox):
             layout=w.Layout(width="140px"),
         )
         pick.on_click(lambda _b: self.select(str(entry.get("id"))))
-        caption = w.HTML(f"<small>{html.escape(str(entry.get('model')))} · v{entry.get('version', 1)}</small>")
+        caption = w.HTML(
+            f"<small>{html.escape(str(entry.get('model')))} · v{entry.get('version', 1)}</small>"
+        )
         return w.VBox([image, caption, pick])
 
     def select(self, asset_id: str) -> dict[str, Any]:

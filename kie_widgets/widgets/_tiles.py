@@ -62,14 +62,26 @@ class RunTile(w.VBox):
         self.state = w.HTML()
         self.image = thumbnail_widget(None)
         self.image.layout.display = "none"
-        self.stop = w.Button(description="Stop waiting", tooltip="Stop following; the task stays journaled")
-        self.keep = w.Button(description="Keep", tooltip="Mark this take as the one you chose", disabled=True)
+        fit = w.Layout(width="auto")
+        self.stop = w.Button(
+            description="Stop waiting", tooltip="Stop following; the task stays journaled", layout=fit
+        )
+        self.keep = w.Button(
+            description="Keep", tooltip="Mark this take as the one you chose", disabled=True, layout=fit
+        )
         self.stop.on_click(lambda _b: handle.stop_waiting())
         self._on_keep = on_keep
         self.keep.on_click(lambda _b: self._keep())
         super().__init__(
-            [self.title, self.image, self.state, w.HBox([self.stop, self.keep])],
-            layout=w.Layout(border="1px solid #ccc", padding="4px", margin="4px", width=f"{TILE_SIDE + 16}px"),
+            [
+                self.title,
+                self.image,
+                self.state,
+                w.HBox([self.stop, self.keep], layout=w.Layout(flex_flow="row wrap")),
+            ],
+            layout=w.Layout(
+                border="1px solid #ccc", padding="4px", margin="4px", width=f"{TILE_SIDE + 16}px"
+            ),
         )
         self.update(None)
 

@@ -1,0 +1,264 @@
+"""``Studio``: the form, the cost, Generate, live tiles side by side, and the gallery, in one widget.
+
+It talks only to the ``Session``. The calling cell's context (cell id, notebook, scene) is captured
+when the Studio is made, because a button click reaches the kernel as a comm message that carries
+none. Each finished run also updates a plain output (thumbnails and captions) made in that cell, so
+a notebook saved and opened without a kernel still shows what was made.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import threading
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets as w
+
+from kie_widgets.errors import KieError
+from kie_widgets.widgets._form import Form
+from kie_widgets.widgets._gallery import Gallery, cell_text
+from kie_widgets.widgets._tiles import RunArea, RunTile, on_events
+
+if TYPE_CHECKING:
+    from kie_widgets.catalog import Plan
+    from kie_widgets.session import Run, Session
+
+# Seconds a form must stay unchanged before it is planned again (typing must not plan per key).
+DEBOUNCE = 0.3
+PLAIN_SIDE = 160
+
+
+class Studio(w.VBox):
+    """Generate, compare and browse images from one widget; everything is scriptable too.
+
+    ``Studio(models=[...], prompt=..., **params)`` pre-fills the form. ``studio.generate()`` returns the
+    session's ``Run``; ``studio.gallery.select("img-003")`` shows an asset's recipe.
+    """
+
+    def __init__(self, *, session: Session | None = None, budget: float | None = None, **defaults: Any):
+        from kie_widgets.session import capture, current_session
+
+        self.session = session or current_session()
+        if budget is not None:
+            self.session.budget.limit = budget
+        self.context = capture(_shell())
+        self.form = Form(**defaults)
+        self.estimate = w.HTML()
+        self.warnings = w.HTML()
+        self.budget = w.FloatText(
+            value=self.session.budget.limit or 0.0,
+            description="Budget",
+            tooltip="Most credits this notebook may spend (0 = no limit)",
+        )
+        self.generate_button = w.Button(description="Generate", button_style="primary")
+        self.reason = w.HTML()
+        self.request_view = w.Textarea(layout=w.Layout(width="98%", height="12em"), disabled=True)
+        request_box = w.Accordion([self.request_view])
+        request_box.set_title(0, "Request")
+        request_box.selected_index = None
+        self.runs = RunArea()
+        self.gallery = Gallery(self.session, on_action=self._gallery_action)
+        self.last_run: Run | None = None
+        self._plans: list[Plan] = []
+        self._timer: threading.Timer | None = None
+        self._plain: Any = None
+        self._plain_items: list[str] = []
+        self.generate_button.on_click(lambda _b: self._click_generate())
+        self.budget.observe(self._budget_changed, "value")
+        self.form.on_change(self._schedule_estimate)
+        tabs = w.Tab([w.VBox([self.runs]), self.gallery])
+        tabs.set_title(0, "Runs")
+        tabs.set_title(1, "Gallery")
+        super().__init__(
+            [
+                self.form,
+                w.HBox([self.generate_button, self.budget, self.estimate]),
+                self.reason,
+                self.warnings,
+                request_box,
+                tabs,
+            ]
+        )
+        self.refresh_estimate()
+        self.gallery.refresh()
+
+    # ---- display ----------------------------------------------------------------------------
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        from kie_widgets.session import capture
+
+        # The cell that displays the Studio is where its results belong.
+        self.context = capture(_shell())
+        bundle = self._repr_mimebundle_() or {}
+        bundle["text/plain"] = "kie_widgets Studio (this frontend shows no widgets; results are listed below)"
+        display(bundle, raw=True)
+        self._plain = display({"text/plain": "Studio results appear here."}, raw=True, display_id=True)
+
+    # ---- cost ---------------------------------------------------------------------------------
+
+    def _schedule_estimate(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = threading.Timer(DEBOUNCE, self.refresh_estimate)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def refresh_estimate(self) -> list[Plan]:
+        """Plan the form now: the estimate, the warnings, the exact bodies, and whether Generate may run."""
+        import json
+
+        requests = self.form.values
+        self._plans = []
+        if not requests:
+            self._block("Pick at least one model.")
+            return []
+        if not any(r.get("prompt") for r in requests) and not any(r.get("images") for r in requests):
+            self._block("Write a prompt.")
+            return []
+        try:
+            plans = self.session.plan(requests)
+        except KieError as exc:
+            self._block(str(exc))
+            return []
+        self._plans = plans
+        total = self.session.estimate(plans)
+        budget = self.session.budget
+        spent = f" · spent {budget.spent:g}" + (f" of {budget.limit:g}" if budget.limit else "")
+        images = sum(p.n for p in plans)
+        self.estimate.value = f"<b>Estimate: {total:g} credits</b> for {images} image(s){spent}"
+        warnings = sorted({w for p in plans for w in p.warnings})
+        self.warnings.value = "".join(f"<div>⚠ {html.escape(x)}</div>" for x in warnings)
+        self.request_view.value = "\n\n".join(
+            f"POST {p.endpoint}\n{json.dumps(p.body, indent=2, ensure_ascii=False, default=str)}"
+            for p in plans
+        )
+        why = budget.refusal(total)
+        if why:
+            self._block(why)
+            return plans
+        self.generate_button.disabled = False
+        self.reason.value = ""
+        return plans
+
+    def _block(self, why: str) -> None:
+        self.generate_button.disabled = True
+        self.reason.value = f"<div role='alert'>Generate is off: {html.escape(why)}</div>"
+        if not self._plans:
+            self.estimate.value = ""
+
+    def _budget_changed(self, change: Any) -> None:
+        self.session.budget.limit = change["new"] or None
+        self.refresh_estimate()
+
+    # ---- generating ---------------------------------------------------------------------------
+
+    def _click_generate(self) -> None:
+        try:
+            self.generate()
+        except KieError as exc:
+            self._block(str(exc))
+
+    def generate(self) -> Run:
+        """Send what the form says (every picked model) and return the session's ``Run`` at once."""
+        plans = self.refresh_estimate()
+        if not plans or self.generate_button.disabled:
+            raise KieError(self.reason.value or "the form is not ready", hint="Fix the form first.")
+        return self._submit(
+            plans, operation=None, heading=f"{len(plans)} task(s): {self.form.prompt.value[:60]}"
+        )
+
+    def _submit(self, plans: list[Plan], *, operation: str | None, heading: str, legend: str = "") -> Run:
+        run = self.session.submit(
+            plans,
+            scene_id=self.context.scene_id,
+            context=self.context.as_context(),
+            operation=operation,
+        )
+        self._show_run(run, heading, legend)
+        return run
+
+    def _show_run(self, run: Run, heading: str, legend: str = "") -> None:
+        legend = legend or heading
+        tiles = [RunTile(h, legend=legend, on_keep=lambda a: self._keep(a.id)) for h in run.handles]
+        self.runs.show(tiles, heading)
+        run.subscribe(on_events(tiles), on="thread")
+        run.subscribe(lambda e: self._maybe_finished(run, e), on="thread")
+        self.last_run = run
+        self.refresh_estimate()
+
+    def _maybe_finished(self, run: Run, _event: Any) -> None:
+        if not all(h.done for h in run.handles) or getattr(run, "_studio_shown", False):
+            return
+        run._studio_shown = True  # type: ignore[attr-defined]
+        self._record_plain(run)
+        self.gallery.refresh()
+        self.refresh_estimate()
+
+    def _record_plain(self, run: Run) -> None:
+        """Add the run's thumbnails and captions to the plain output of the Studio's cell."""
+        from kie_widgets.assets import thumbnail
+
+        for h in run.handles:
+            for asset in h.assets:
+                data, mime = thumbnail(asset.path, max_side=PLAIN_SIDE)
+                src = f"data:{mime};base64,{base64.b64encode(data).decode()}"
+                caption = f"{asset.id} · {asset.model} · v{asset.version} · {asset.path.name}"
+                self._plain_items.append(
+                    "<figure style='display:inline-block;margin:4px'>"
+                    f"<img src='{src}' alt='{html.escape(caption)}'/>"
+                    f"<figcaption><small>{html.escape(caption)}</small></figcaption></figure>"
+                )
+        if self._plain is not None:
+            text = "\n".join(item.split("<small>")[1].split("</small>")[0] for item in self._plain_items)
+            self._plain.update({"text/html": "".join(self._plain_items), "text/plain": text}, raw=True)
+
+    # ---- gallery actions ----------------------------------------------------------------------
+
+    def _gallery_action(self, name: str, entry: dict[str, Any]) -> None:
+        asset_id = str(entry["id"])
+        extra = entry.get("kie") or {}
+        if name == "Restore settings":
+            params = {k: v for k, v in (extra.get("params") or {}).items() if k not in ("prompt",)}
+            self.form.set(models=[str(entry.get("model"))], prompt=str(entry.get("prompt") or ""), **params)
+            return
+        if name == "Edit":
+            self.form.set(images=[asset_id])
+            return
+        if name == "Keep":
+            self.session.keep(asset_id)
+            self.gallery.refresh()
+            return
+        actions = {"Upscale": self.session.upscale, "Remove background": self.session.remove_background}
+        context: dict[str, Any] = {"scene_id": self.context.scene_id, "context": self.context.as_context()}
+        try:
+            if name == "Vary":
+                run = self.session.vary(asset_id, **context)
+            else:
+                run = actions[name](asset_id, **context)
+        except KieError as exc:
+            self.reason.value = f"<div role='alert'>{html.escape(name)}: {html.escape(str(exc))}</div>"
+            return
+        self._show_run(run, f"{name} {asset_id}")
+
+    def _keep(self, asset_id: str) -> None:
+        self.session.keep(asset_id)
+        self.gallery.refresh()
+
+    def copy_as_cell(self, asset_id: str) -> str:
+        """The ``%%kie_image`` cell that makes ``asset_id``'s recipe again."""
+        return cell_text(self.gallery.select(asset_id))
+
+
+def _shell() -> Any:
+    try:
+        from IPython import get_ipython
+
+        return get_ipython()
+    except ImportError:
+        return None
+
+
+__all__ = ["Studio"]
