@@ -22,8 +22,9 @@ journaling, fan-out, resume).
 
 from __future__ import annotations
 
+from kie_widgets.assets.record import CONTEXT_KEYS
 from kie_widgets.jobs._client import KieClient
 from kie_widgets.jobs._inputs import sniff_mime
-from kie_widgets.jobs._model import CONTEXT_KEYS, Job, PollSchedule, StatusUpdate
+from kie_widgets.jobs._model import Job, PollSchedule, StatusUpdate
 
 __all__ = ["CONTEXT_KEYS", "Job", "KieClient", "PollSchedule", "StatusUpdate", "sniff_mime"]

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kie_widgets.assets.record import CONTEXT_KEYS, AssetRecord
 from kie_widgets.clock import Clock, RealClock
 from kie_widgets.config import Secret, Settings, load_settings
 from kie_widgets.errors import (
@@ -368,19 +369,25 @@ class KieClient(InputsMixin, FollowMixin):
     ) -> list[Asset]:
         plan = prepared.plan
         emit("submitting", plan.display_name, message=f"sending to {plan.endpoint}")
-        record = {
-            "prompt": plan.params.get("prompt"),
-            "size": plan.size,
-            "scene_id": prepared.scene_id,
-            "operation": prepared.operation,
-            "params": plan.params,
-            "parents": prepared.parents,
-            "negative_prompt": plan.params.get("negative_prompt"),
-            "seed": plan.params.get("seed"),
-            "credits": plan.estimated_credits,
-            "batch": prepared.batch,
-        }
-        journal_context = {**prepared.context, "record": record}
+        # The one place a result's record is filled; the journal, manifest and sidecar follow it.
+        record = AssetRecord(
+            prompt=plan.params.get("prompt"),
+            model=plan.display_name,
+            size=plan.size,
+            endpoint=plan.endpoint,
+            scene_id=prepared.scene_id,
+            model_id=plan.model_id,
+            params=plan.params,
+            negative_prompt=plan.params.get("negative_prompt"),
+            seed=plan.params.get("seed"),
+            parents=tuple(prepared.parents),
+            operation=prepared.operation,
+            credits=plan.estimated_credits,
+            recipe=prepared.recipe,
+            batch=prepared.batch,
+            **{key: prepared.context.get(key) for key in CONTEXT_KEYS},
+        )
+        journal_context = {**prepared.context, "record": record.to_dict()}
         submission = asyncio.ensure_future(self._submit(plan, body, prepared.recipe, journal_context))
         try:
             task_id = await asyncio.shield(submission)

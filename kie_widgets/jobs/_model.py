@@ -9,24 +9,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from kie_widgets.assets.record import AssetRecord
+
 if TYPE_CHECKING:
     from kie_widgets.catalog import InputRef, Plan
     from kie_widgets.client import TaskStatus
 
 
 log = logging.getLogger("kie_widgets.jobs")
-
-#: Notebook context keys that travel from the calling cell into the journal and every record.
-CONTEXT_KEYS = (
-    "cell_id",
-    "notebook",
-    "cell_source",
-    "scene_source",
-    "cell_metadata",
-    # which frontend key / variable supplied the cell id and the notebook path
-    "cell_id_source",
-    "notebook_source",
-)
 
 StatusCallback = Callable[["StatusUpdate"], Any]
 
@@ -115,8 +105,8 @@ class Job:
     endpoint: str
     body: dict[str, Any]
     operation: str
-    #: Everything needed to record the results (prompt, size, params, parents, ...): journaled.
-    record: dict[str, Any]
+    #: Everything recorded about each result, filled when the request was sent: journaled.
+    record: AssetRecord
     context: dict[str, Any] = field(default_factory=dict)
     recipe: str | None = None
     #: Client-clock time of submission (monotonic).
