@@ -49,10 +49,11 @@ _compact = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(","
 
 
 # compact JSON of one list item -> its indented text. Python's indenting encoder is pure Python (about
-# ten times slower than the compact C one); a manifest write changes one or two entries, so the
-# indented text of all the others is reused even after the file was re-read from disk.
+# ten times slower than the compact C one), and small documents (the journal) are rewritten whole with
+# mostly unchanged items. The manifest splices instead (``_index``), so the cache stays small: holding
+# the text of every entry of a large manifest would cost twice its size in memory.
 _item_cache: dict[str, str] = {}
-_ITEM_CACHE_MAX = 50_000
+_ITEM_CACHE_MAX = 2_000
 
 
 def _pretty_item(item: Any) -> str:
@@ -66,39 +67,21 @@ def _pretty_item(item: Any) -> str:
     return text
 
 
-def dumps(
-    document: Any, memo: dict[int, tuple[Any, str]] | None = None, touched: set[int] | None = None
-) -> str:
+def dumps(document: Any) -> str:
     """Serialise like the Node snippet's ``JSON.stringify(m, null, 2)``: same bytes for the same data.
 
     Equal to ``json.dumps(document, indent=2, ensure_ascii=False)``, computed faster for large lists.
-    ``memo`` (id of a list item -> (item, text)) lets a writer reuse the text of items it has not
-    changed since its last write; ``touched`` holds the ids of items it changed in place.
     """
     if not isinstance(document, dict) or not document or not all(isinstance(k, str) for k in document):
         return _pretty(document)
-    fresh: dict[int, tuple[Any, str]] = {}
     parts = []
     for key, value in document.items():
         name = _pretty(key)
         if isinstance(value, list) and value:
-            texts = []
-            for item in value:
-                known = memo.get(id(item)) if memo is not None else None
-                if known is not None and known[0] is item and (touched is None or id(item) not in touched):
-                    text = known[1]
-                else:
-                    text = _pretty_item(item)
-                if memo is not None and isinstance(item, (dict, list)):
-                    fresh[id(item)] = (item, text)
-                texts.append(text)
-            items = ",\n    ".join(texts)
+            items = ",\n    ".join(_pretty_item(item) for item in value)
             parts.append(f"  {name}: [\n    {items}\n  ]")
         else:
             parts.append(f"  {name}: " + _pretty(value).replace("\n", "\n  "))
-    if memo is not None:
-        memo.clear()
-        memo.update(fresh)
     return "{\n" + ",\n".join(parts) + "\n}"
 
 
@@ -145,11 +128,8 @@ class JSONStore:
         empty: Callable[[], Any],
         validate: Callable[[Any], str | None],
         label: str,
-        reuse_item_text: bool = False,
     ) -> None:
         self.path = path
-        # Only for documents whose in-place changes all go through ``touch`` (the manifest).
-        self._reuse_item_text = reuse_item_text
         self.backup_path = path.with_name(path.name + ".bak")
         self.lock = lock
         self._empty = empty
@@ -158,9 +138,8 @@ class JSONStore:
         # (exact bytes, document) of the last version this process read or wrote: a writer under the
         # lock re-reads the file and skips re-parsing it only when it is byte-for-byte that version.
         self._cache: tuple[bytes, Any] | None = None
-        # Serialised text of the cached document's list items, and the items changed in place since.
-        self._memo: dict[int, tuple[Any, str]] = {}
-        self._touched: set[int] = set()
+        #: ``os.fstat`` of the file this object last wrote, taken before it was renamed into place.
+        self.written_stat: os.stat_result | None = None
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -263,15 +242,9 @@ class JSONStore:
         warnings.warn(message, KieManifestWarning, stacklevel=4)
         return backup, data
 
-    def touch(self, item: Any) -> None:
-        """Note that ``item`` of the document being changed was modified in place."""
-        self._touched.add(id(item))
-
     def invalidate(self) -> None:
         """Forget the cached document (after a failed or abandoned change)."""
         self._cache = None
-        self._memo.clear()
-        self._touched.clear()
 
     # -- locking and writing ---------------------------------------------------------------------
 
@@ -313,8 +286,23 @@ class JSONStore:
 
     def write_locked(self, document: Any) -> None:
         """Write ``document`` (the caller holds the lock)."""
+        data = self._write_checked(document, None)
+        self._cache = (data, document)
+
+    def write_bytes_locked(self, data: bytes) -> os.stat_result:
+        """Write ``data``, already serialised, as the new file (the caller holds the lock).
+
+        Returns the written file's stat, taken before the rename, so a later foreign write cannot be
+        mistaken for this one.
+        """
+        self.invalidate()
+        self._write_checked(None, data)
+        assert self.written_stat is not None
+        return self.written_stat
+
+    def _write_checked(self, document: Any, data: bytes | None) -> bytes:
         try:
-            data = self._write_file(document, keep_backup=True)
+            return self._write_file(document, keep_backup=True, data=data)
         except OSError as exc:
             self.invalidate()
             raise KieManifestError(
@@ -325,16 +313,14 @@ class JSONStore:
         except BaseException:
             self.invalidate()
             raise
-        self._touched.clear()
-        self._cache = (data, document)
 
-    def _write_file(self, document: Any, *, keep_backup: bool) -> bytes:
+    def _write_file(self, document: Any, *, keep_backup: bool, data: bytes | None = None) -> bytes:
         folder = self.path.parent
         folder.mkdir(parents=True, exist_ok=True)
-        text = dumps(document, self._memo, self._touched) if self._reuse_item_text else dumps(document)
-        # A lone surrogate (say, from a broken clipboard) cannot be UTF-8; "\ud83d" is the JSON escape
-        # JavaScript's JSON.stringify writes for it, and json.loads reads it back as the same string.
-        data = text.encode("utf-8", "backslashreplace")
+        if data is None:
+            # A lone surrogate (say, from a broken clipboard) cannot be UTF-8; "\ud83d" is the JSON
+            # escape JavaScript's JSON.stringify writes for it, and json.loads reads it back the same.
+            data = dumps(document).encode("utf-8", "backslashreplace")
         tmp = folder / f".{self.path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
@@ -344,6 +330,7 @@ class JSONStore:
                     written = os.write(fd, view)
                     view = view[written:]
                 os.fsync(fd)
+                self.written_stat = os.fstat(fd)
             finally:
                 os.close(fd)
             if keep_backup and self.path.exists():

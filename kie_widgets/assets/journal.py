@@ -13,7 +13,8 @@ entries; (3) manifest.json stays exactly the documented ``{"assets": [...]}``.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Mapping
+import statistics
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,9 +22,10 @@ from typing import TYPE_CHECKING, Any
 import filelock
 
 from kie_widgets.assets._store import JSONStore
-from kie_widgets.assets.record import AssetRecord
 from kie_widgets.assets.schema import check_json, iso_now, scrub
 
+# Recent task durations kept per model: enough for a stable median, small enough to read on every start.
+_DURATIONS_KEPT = 20
 JOURNAL_STATES = ("pending", "uncertain", "complete", "failed", "dismissed")
 OPEN_STATES = ("pending", "uncertain")
 
@@ -39,6 +41,17 @@ def _find_task(tasks: list[dict[str, Any]], key: str) -> dict[str, Any] | None:
         if record.get("task_id") == key or record.get("journal_id") == key:
             return record
     return None
+
+
+def _compact(document: dict[str, Any], known_ids: Callable[[Iterable[str]], set[str]]) -> None:
+    """Drop collected records whose images are all in the manifest (it holds what they said)."""
+    tasks = document["tasks"]
+    done = [r for r in tasks if r.get("state") == "complete" and r.get("asset_ids")]
+    if not done:
+        return
+    present = known_ids(str(i) for r in done for i in r["asset_ids"])
+    gone = {id(r) for r in done if all(str(i) in present for i in r["asset_ids"])}
+    document["tasks"] = [r for r in tasks if id(r) not in gone]
 
 
 def _task_record(
@@ -84,8 +97,10 @@ class JournalMixin:
 
     if TYPE_CHECKING:
 
-        @property
-        def entries(self) -> list[dict[str, Any]]:
+        def _ids_by_task(self, task_ids: Iterable[str]) -> dict[str, list[str]]:
+            """Provided by ``Manifest``."""
+
+        def _known_ids(self, asset_ids: Iterable[str]) -> set[str]:
             """Provided by ``Manifest``."""
 
     def _init_journal(self, manifest_path: Path, lock: filelock.BaseFileLock) -> None:
@@ -176,9 +191,37 @@ class JournalMixin:
 
         self._journal_change(change)
 
-    def journal_complete(self, task_id: str, asset_ids: list[str]) -> None:
-        """Mark a task collected: its results are on disk and recorded as ``asset_ids``."""
-        self._settle(task_id, state="complete", asset_ids=list(asset_ids))
+    def journal_complete(self, task_id: str, asset_ids: list[str], *, seconds: float | None = None) -> None:
+        """Mark a task collected: its results are on disk and recorded as ``asset_ids``.
+
+        A collected task whose images are all in the manifest is compacted away (the manifest holds
+        everything its record did), and so is every earlier one, so the journal stays as small as
+        the number of open tasks. ``seconds`` (how long kie took) joins the model's recent durations,
+        from which ``typical_seconds`` learns when to expect a result.
+        """
+
+        def change(document: dict[str, Any]) -> None:
+            record = _find_task(document["tasks"], task_id)
+            if record is None:
+                record = {"journal_id": task_id, "task_id": task_id, "created_at": iso_now()}
+                document["tasks"].append(record)
+            record.update(state="complete", asset_ids=list(asset_ids), updated_at=iso_now())
+            model_id = record.get("model_id")
+            if isinstance(seconds, (int, float)) and seconds > 0 and isinstance(model_id, str):
+                durations = document.setdefault("durations", {})
+                recent = [*durations.get(model_id, []), round(float(seconds), 3)]
+                durations[model_id] = recent[-_DURATIONS_KEPT:]
+            _compact(document, self._known_ids)
+
+        self._journal_change(change)
+
+    def typical_seconds(self, model_id: str) -> float | None:
+        """How long kie usually takes for this model (median of its recent tasks), or ``None``."""
+        recent = self._journal.read().get("durations", {}).get(model_id)
+        if not isinstance(recent, list):
+            return None
+        values = sorted(v for v in recent if isinstance(v, (int, float)) and v > 0)
+        return float(statistics.median(values)) if values else None
 
     def journal_failed(self, task_id: str, code: Any, message: str) -> None:
         """Mark a task failed with kie's code and message (failed tasks are not charged)."""
@@ -201,11 +244,7 @@ class JournalMixin:
         open_records = [r for r in self.journal() if r.get("state") in OPEN_STATES]
         if not open_records:
             return []
-        by_task: dict[str, list[str]] = {}
-        for entry in self.entries:
-            task_id = AssetRecord.from_entry(entry).task_id
-            if task_id:
-                by_task.setdefault(str(task_id), []).append(str(entry.get("id")))
+        by_task = self._ids_by_task(str(r["task_id"]) for r in open_records if r.get("task_id"))
         keys = ("task_id", "family", "model_id", "model", "endpoint", "body", "state", "created_at")
         result = []
         for record in open_records:

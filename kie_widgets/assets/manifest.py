@@ -17,13 +17,32 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Mapping
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import filelock
+import orjson
 
+from kie_widgets.assets import _store as store_module
 from kie_widgets.assets import naming
+from kie_widgets.assets._index import (
+    FIND_FIELDS,
+    SCHEMA_FIELDS,
+    Change,
+    ManifestIndex,
+    Row,
+    Signature,
+    encode,
+    item_bytes,
+    newest_first,
+    orjson_agrees,
+    row_of,
+    signature_of,
+    splice,
+)
 from kie_widgets.assets._store import DEFAULT_LOCK_TIMEOUT, JSONStore, dumps, log
 from kie_widgets.assets.asset import Asset
 from kie_widgets.assets.images import SavedImage
@@ -36,20 +55,23 @@ from kie_widgets.assets.schema import (
     check_json,
     iso_now,
     js_increment,
-    latest_unsuperseded,
-    next_image_id,
     scrub,
     validate_manifest,
 )
 from kie_widgets.config import find_project_root
-from kie_widgets.errors import KieValidationError
+from kie_widgets.errors import KieManifestError, KieValidationError
+
+T = TypeVar("T")
+#: ``by_id(asset_id)``: the row of the last entry with this id, or ``None`` (for ``Manifest.select``).
+RowById = Callable[[Any], "Row | None"]
 
 
 class Manifest(JournalMixin):
     """The asset manifest of one project (default ``<project root>/assets/manifest.json``).
 
-    Every change is one locked transaction that re-reads the file, so any number of threads and
-    processes (and the document's Node snippet, between our writes) can share it.
+    Every change is one locked transaction that re-reads the file if it changed, so any number of
+    threads and processes (and the document's Node snippet, between our writes) can share it. Reads
+    go through an in-memory index (``_index``) that is rebuilt whenever the file's signature changes.
     """
 
     def __init__(
@@ -79,19 +101,147 @@ class Manifest(JournalMixin):
             empty=lambda: {"assets": []},
             validate=validate_manifest,
             label="manifest",
-            reuse_item_text=True,
         )
+        # The index and everything using it are guarded by this mutex. Lock order: the file lock
+        # first, then the mutex; a reader that needs the file lock lets go of the mutex first.
+        self._mutex = threading.RLock()
+        self._index: ManifestIndex | None = None
+        #: How many times this object wrote manifest.json (tests and benchmarks count writes).
+        self.writes = 0
         self._init_journal(self.path, self._lock)  # see ``journal`` for why it is a separate file
 
     def __repr__(self) -> str:
         return f"Manifest({str(self.path)!r})"
 
+    # -- the index ----------------------------------------------------------------------------------
+
+    def _read_file(self) -> tuple[bytes | None, Signature | None]:
+        """The file's bytes and the signature of exactly that version (``None``s when it is missing)."""
+        try:
+            with open(self.path, "rb") as fh:
+                # The signature is taken before reading: a write racing the read makes the next
+                # access see a newer signature and read again, never the other way round.
+                sig = signature_of(os.fstat(fh.fileno()))
+                return fh.read(), sig
+        except FileNotFoundError:
+            return None, None
+        except OSError as exc:
+            raise KieManifestError(
+                f"Cannot read the manifest {self.path}: {store_module._describe(exc)}.",
+                hint="Check the file's permissions.",
+            ) from exc
+
+    def _parse(self, raw: bytes, sig: Signature | None) -> tuple[ManifestIndex | None, str | None]:
+        """The index of these bytes, or the reason they are not a manifest."""
+        try:
+            fast: Any = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            fast = None
+        if fast is not None and validate_manifest(fast) is None:
+            try:
+                same = orjson.dumps(fast, option=orjson.OPT_INDENT_2) == raw
+            except (TypeError, orjson.JSONEncodeError):
+                same = False
+            if same:  # the common case: canonical, and orjson reads every value exactly
+                return ManifestIndex.build(raw, fast, sig, canonical=True, orjson_ok=True), None
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            return None, f"not UTF-8 text ({exc.reason})"
+        document, problem = self._store._parse(text)
+        if problem is not None:
+            return None, problem
+        # Unusual numbers, or written by another tool: compare with our own serialisation.
+        canonical = encode(document) == raw
+        return ManifestIndex.build(raw, document, sig, canonical=canonical, orjson_ok=False), None
+
+    def _load(self, *, locked: bool) -> tuple[ManifestIndex, bytes | None] | None:
+        """(index of the file as it is now, its bytes if they were just read); mutex held.
+
+        ``None`` when the file stays unreadable and ``locked`` is false: the caller takes the lock
+        and calls again, which recovers it from the backup.
+        """
+        last: bytes | None = None
+        for attempt in range(store_module._SETTLE_TRIES):
+            try:
+                sig: Signature | None = signature_of(os.stat(self.path))
+            except FileNotFoundError:
+                sig = None
+            if self._index is not None and self._index.signature == sig and sig is not None:
+                return self._index, None
+            raw, sig = self._read_file()
+            if raw is None:
+                self._index = ManifestIndex.empty()
+                return self._index, None
+            index, problem = self._parse(raw, sig)
+            if index is not None:
+                self._index = index
+                return index, raw
+            if raw == last:
+                break  # unchanged between two reads: nobody is writing it, it is broken
+            last = raw
+            if attempt < store_module._SETTLE_TRIES - 1:
+                time.sleep(store_module._SETTLE_DELAY)
+        if not locked:
+            return None
+        self._index = None
+        self._store._recover(problem or "unreadable")
+        return self._load(locked=True)
+
+    def _locked_load(self) -> tuple[ManifestIndex, bytes]:
+        """Under the file lock and the mutex: the index and the exact bytes it describes."""
+        loaded = self._load(locked=True)
+        assert loaded is not None
+        index, raw = loaded
+        while raw is None:
+            if index.signature is None:
+                return index, b""
+            raw, sig = self._read_file()
+            if raw is not None and sig == index.signature:
+                return index, raw
+            self._index = None  # changed between the stat and the read (a foreign writer)
+            loaded = self._load(locked=True)
+            assert loaded is not None
+            index, raw = loaded
+        return index, raw
+
+    def _query(self, use: Callable[[ManifestIndex, int], T]) -> T:
+        """``use(index, fd)`` on the current index with the file open (``fd`` -1 if not needed)."""
+        for _ in range(20):
+            with self._mutex:
+                loaded = self._load(locked=False)
+                if loaded is not None:
+                    index = loaded[0]
+                    if index.document is not None or index.signature is None:
+                        return use(index, -1)
+                    try:
+                        fd = os.open(self.path, os.O_RDONLY)
+                    except FileNotFoundError:
+                        continue
+                    try:
+                        if signature_of(os.fstat(fd)) == index.signature:
+                            return use(index, fd)
+                    finally:
+                        os.close(fd)
+                    continue
+            with self._store.locked(), self._mutex:
+                self._load(locked=True)
+        raise KieManifestError(f"The manifest {self.path} kept changing while it was being read.")
+
     # -- reading ---------------------------------------------------------------------------------
 
     def read(self) -> dict[str, Any]:
         """The whole manifest document (a fresh copy)."""
-        document: dict[str, Any] = self._store.read()
-        return document
+
+        def whole(index: ManifestIndex, fd: int) -> dict[str, Any]:
+            if index.document is not None:
+                return dict(json.loads(dumps(index.document)))
+            if index.signature is None:
+                return {"assets": []}
+            data = os.pread(fd, index.signature[0], 0)
+            return dict(orjson.loads(data) if index.orjson_ok else json.loads(data))
+
+        return self._query(whole)
 
     @property
     def entries(self) -> list[dict[str, Any]]:
@@ -99,12 +249,23 @@ class Manifest(JournalMixin):
         return [a for a in self.read()["assets"] if isinstance(a, dict)]
 
     def __len__(self) -> int:
-        return len(self.entries)
+        return self._query(lambda index, _fd: sum(1 for row in index.rows if row.is_entry))
+
+    def _at(self, positions: Callable[[ManifestIndex], list[int]]) -> list[dict[str, Any]]:
+        """The entries at the positions ``positions(index)`` picks, parsed afresh, in file order."""
+        return self._query(lambda index, fd: index.read_items(fd, sorted(positions(index))))
 
     def get(self, asset_id: str) -> dict[str, Any] | None:
         """The entry with this id (the last one, should the file hold duplicates), or ``None``."""
-        found = [e for e in self.entries if e.get("id") == asset_id]
-        return found[-1] if found else None
+
+        def last(index: ManifestIndex) -> list[int]:
+            found = index.lookup("id", asset_id)
+            if found is None:
+                found = [p for p, row in enumerate(index.rows) if row.is_entry and row.get("id") == asset_id]
+            return found[-1:]
+
+        found = self._at(last)
+        return found[0] if found else None
 
     def asset(self, asset_id: str) -> Asset | None:
         """The ``Asset`` with this id (for using a recorded image as an input), or ``None``."""
@@ -123,7 +284,11 @@ class Manifest(JournalMixin):
             extra = entry.get(EXTRA_KEY)
             return extra.get(key) if isinstance(extra, dict) else None
 
-        return [e for e in self.entries if all(value(e, k) == v for k, v in criteria.items())]
+        def matches(index: ManifestIndex) -> list[int]:
+            return candidates(index, criteria)
+
+        found = self._at(matches)
+        return [e for e in found if isinstance(e, dict) and all(value(e, k) == v for k, v in criteria.items())]
 
     def find_recipe(self, recipe: str, *, existing: bool = False) -> list[dict[str, Any]]:
         """Entries made from this recipe hash, oldest first; ``existing=True`` keeps only files on disk."""
@@ -131,6 +296,28 @@ class Manifest(JournalMixin):
         if existing:
             found = [e for e in found if self.resolve_filename(e.get("filename")) is not None]
         return found
+
+    def select(self, keep: Callable[[Row, RowById], bool], limit: int | None) -> list[dict[str, Any]]:
+        """The newest ``limit`` entries (all if ``None``) whose ``Row`` ``keep`` accepts, oldest first.
+
+        For history views: ``keep(row, by_id)`` sees each entry's short row, newest first, with
+        ``by_id`` to look up another entry's row, so nothing is parsed but the entries returned.
+        """
+
+        def pick(index: ManifestIndex) -> list[int]:
+            def by_id(asset_id: Any) -> Row | None:
+                found = index.lookup("id", asset_id)
+                return index.rows[found[-1]] if found else None
+
+            chosen = []
+            for pos, row in newest_first(index):
+                if keep(row, by_id):
+                    chosen.append(pos)
+                    if limit is not None and len(chosen) >= limit:
+                        break
+            return chosen
+
+        return self._at(pick)
 
     def resolve_filename(self, filename: Any) -> Path | None:
         """The absolute path of an entry's ``filename`` if it names an existing file, else ``None``."""
@@ -142,9 +329,51 @@ class Manifest(JournalMixin):
 
     # -- writing ---------------------------------------------------------------------------------
 
+    def _change(self, edit: Callable[[Change], T]) -> T:
+        """Lock, bring the index up to date, let ``edit`` change entries, write once; return its result.
+
+        If ``edit`` raises, nothing is written. If the write fails, the old file is left intact and
+        ``KieManifestError`` explains why; the index stays that of the old file.
+        """
+        with self._store.locked(), self._mutex:
+            index, raw = self._locked_load()
+            change = Change(index, raw)
+            result = edit(change)
+            if change.edited or change.added:
+                self._commit(change)
+            return result
+
+    def _commit(self, change: Change) -> None:
+        """Write the changed file (spliced when it is canonical) and move the index to it."""
+        index = change.index
+        items_changed = {pos: item_bytes(item) for pos, item in change.edited.items()}
+        items_added = [item_bytes(item) for item in change.added]
+        if index.starts is not None:
+            data, starts, list_end = splice(index, change.raw, items_changed, items_added)
+            st = self._store.write_bytes_locked(data)
+            self.writes += 1
+            for pos, item in change.edited.items():
+                index.replace_row(pos, row_of(item))
+            for item in change.added:
+                index.add_row(row_of(item))
+            index.starts, index.list_end = starts, list_end
+            index.signature = signature_of(st)
+            texts = [*zip(change.edited.values(), items_changed.values()), *zip(change.added, items_added)]
+            index.orjson_ok = index.orjson_ok and all(orjson_agrees(i, t) for i, t in texts)
+            return
+        document = change.document()
+        data = encode(document)
+        st = self._store.write_bytes_locked(data)
+        self.writes += 1
+        try:
+            exact = orjson.dumps(document, option=orjson.OPT_INDENT_2) == data
+        except (TypeError, orjson.JSONEncodeError):
+            exact = False
+        self._index = ManifestIndex.build(data, document, signature_of(st), canonical=True, orjson_ok=exact)
+
     def _new_entry(
         self,
-        assets: list[Any],
+        change: Change,
         *,
         filename: str,
         prompt: Any,
@@ -153,12 +382,11 @@ class Manifest(JournalMixin):
         scene_id: Any,
         extra: Mapping[str, Any],
         entry_id: str | None = None,
-        version: Any = None,
     ) -> dict[str, Any]:
         """Build the entry exactly as the Node snippet would and apply its superseding rule."""
         parameters = dict(parameters or {})
         entry: dict[str, Any] = {
-            "id": entry_id or next_image_id(assets),
+            "id": entry_id or next_image_id_of(change.image_count),
             "type": "image",
             "filename": filename,
             "prompt": prompt,
@@ -171,19 +399,18 @@ class Manifest(JournalMixin):
             "scene_id": scene_id,
             "version": 1,
         }
-        prev = latest_unsuperseded(assets, prompt, model)
+        prev = change.latest_unsuperseded(prompt, model)
         if prev is not None:
-            entry["version"] = js_increment(prev.get("version", MISSING))
-            prev["superseded_by"] = entry["id"]
-            self._store.touch(prev)
-        if version is not None:
-            entry["version"] = version
+            previous = change.edit(prev)
+            entry["version"] = js_increment(previous.get("version", MISSING))
+            previous["superseded_by"] = entry["id"]
         extras = {k: v for k, v in extra.items() if v is not None}
         if parameters and "params" not in extras:
             # Parameters beyond the schema's two keep their place in the extras.
             extras["params"] = parameters
         if extras:
             entry[EXTRA_KEY] = scrub(extras)
+        change.append(entry)
         return entry
 
     def add_image(
@@ -204,10 +431,9 @@ class Manifest(JournalMixin):
         check_json(extra, "manifest extras")
         filename = self._relative(Path(filename)) if Path(filename).is_absolute() else str(filename)
 
-        def change(document: dict[str, Any]) -> dict[str, Any]:
-            assets = document["assets"]
-            entry = self._new_entry(
-                assets,
+        def edit(change: Change) -> dict[str, Any]:
+            return self._new_entry(
+                change,
                 filename=filename,
                 prompt=prompt,
                 model=model,
@@ -215,10 +441,8 @@ class Manifest(JournalMixin):
                 scene_id=scene_id,
                 extra=extra,
             )
-            assets.append(entry)
-            return entry
 
-        return json.loads(dumps(self._store.transact(change)))
+        return json.loads(dumps(self._change(edit)))
 
     def _relative(self, path: Path) -> str:
         try:
@@ -249,58 +473,88 @@ class Manifest(JournalMixin):
         if record is not None:
             if prompt is not None or model is not None or parameters or scene_id is not None or extra:
                 raise TypeError("record_image takes a record or its fields, not both")
-            prompt, model, scene_id = record.prompt, record.model, record.scene_id
-            parameters, extra = record.parameters(), record.extras()
-        check_json(extra, "manifest extras")
-        if not saved.temp_path.is_file():
-            raise KieValidationError(f"{saved.temp_path} does not exist (already recorded or discarded?)")
-        file_facts = {
-            "sha256": saved.sha256,
-            "format": saved.format,
-            "width": saved.width,
-            "height": saved.height,
-            "bytes": saved.nbytes,
-        }
-        with self._store.locked():
-            document = self._store._read_locked()
-            assets = document["assets"]
-            entry_id = next_image_id(assets)
-            prev = latest_unsuperseded(assets, prompt, model)
-            version = js_increment(prev.get("version", MISSING)) if prev is not None else 1
-            relative = naming.render(
-                self.name_pattern,
-                {
-                    "id": entry_id,
-                    "version": version if isinstance(version, int) else 1,
-                    "scene_id": scene_id,
-                    "ext": saved.ext,
-                    "model": model,
-                    "prompt": prompt,
-                    "date": iso_now()[:10],
-                },
-            )
-            target = naming.place(saved.temp_path, self.images_dir, relative)
-            try:
+        else:
+            record = AssetRecord(prompt=prompt, model=model, scene_id=scene_id)
+            fields = {"parameters": parameters, "extra": extra}
+            return self._record_all([(saved, record, fields)])[0]
+        return self._record_all([(saved, record, None)])[0]
+
+    def record_images(self, items: Sequence[tuple[SavedImage, AssetRecord]]) -> list[dict[str, Any]]:
+        """Record several validated downloads in one locked transaction and one write, in order.
+
+        Each is placed and recorded as ``record_image`` would (later ones may supersede earlier
+        ones); if the write fails, every file goes back to its temp name and nothing is recorded.
+        """
+        return self._record_all([(saved, record, None) for saved, record in items])
+
+    def _record_all(
+        self, items: Sequence[tuple[SavedImage, AssetRecord, dict[str, Any] | None]]
+    ) -> list[dict[str, Any]]:
+        prepared = []
+        for saved, record, fields in items:
+            if fields is None:
+                parameters: Mapping[str, Any] | None = record.parameters()
+                extra: Mapping[str, Any] = record.extras()
+            else:
+                parameters, extra = fields["parameters"], fields["extra"]
+            check_json(extra, "manifest extras")
+            if not saved.temp_path.is_file():
+                raise KieValidationError(f"{saved.temp_path} does not exist (already recorded or discarded?)")
+            file_facts = {
+                "sha256": saved.sha256,
+                "format": saved.format,
+                "width": saved.width,
+                "height": saved.height,
+                "bytes": saved.nbytes,
+            }
+            prepared.append((saved, record, parameters, {**extra, **file_facts}))
+        placed: list[tuple[Path, SavedImage]] = []
+
+        def edit(change: Change) -> list[tuple[Path, dict[str, Any]]]:
+            out = []
+            for saved, record, parameters, extra in prepared:
+                prompt, model, scene_id = record.prompt, record.model, record.scene_id
+                entry_id = next_image_id_of(change.image_count)
+                prev = change.latest_unsuperseded(prompt, model)
+                version = js_increment(change.item(prev).get("version", MISSING)) if prev is not None else 1
+                relative = naming.render(
+                    self.name_pattern,
+                    {
+                        "id": entry_id,
+                        "version": version if isinstance(version, int) else 1,
+                        "scene_id": scene_id,
+                        "ext": saved.ext,
+                        "model": model,
+                        "prompt": prompt,
+                        "date": iso_now()[:10],
+                    },
+                )
+                target = naming.place(saved.temp_path, self.images_dir, relative)
+                placed.append((target, saved))
                 entry = self._new_entry(
-                    assets,
+                    change,
                     filename=self._relative(target),
                     prompt=prompt,
                     model=model,
                     parameters=parameters,
                     scene_id=scene_id,
-                    extra={**extra, **file_facts},
+                    extra=extra,
                     entry_id=entry_id,
                 )
-                assets.append(entry)
-                self._store.write_locked(document)
-            except BaseException:
-                # Unrecorded: hand the file back under its temp name so nothing is half-done.
-                self._store.invalidate()
+                out.append((target, entry))
+            return out
+
+        try:
+            written = self._change(edit)
+        except BaseException:
+            # Unrecorded: hand every file back under its temp name so nothing is half-done.
+            for target, saved in reversed(placed):
                 with contextlib.suppress(OSError):
                     os.replace(target, saved.temp_path)
-                raise
-        self._write_sidecar(target, entry)
-        return json.loads(dumps(entry))
+            raise
+        for target, entry in written:
+            self._write_sidecar(target, entry)
+        return [json.loads(dumps(entry)) for _target, entry in written]
 
     @staticmethod
     def _write_sidecar(target: Path, entry: dict[str, Any]) -> None:
@@ -314,13 +568,56 @@ class Manifest(JournalMixin):
         """Merge ``changes`` into an entry's ``"kie"`` object (schema keys are never touched)."""
         check_json(changes, "manifest extras")
 
-        def change(document: dict[str, Any]) -> dict[str, Any]:
-            for entry in reversed(document["assets"]):
-                if isinstance(entry, dict) and entry.get("id") == asset_id:
-                    extra = entry.setdefault(EXTRA_KEY, {})
-                    extra.update(scrub(changes))
-                    self._store.touch(entry)
-                    return entry
-            raise KieValidationError(f"no asset {asset_id!r} in {self.path}")
+        def edit(change: Change) -> dict[str, Any]:
+            pos = change.last_with_id(asset_id)
+            if pos is None:
+                raise KieValidationError(f"no asset {asset_id!r} in {self.path}")
+            entry = change.edit(pos)
+            extra = entry.setdefault(EXTRA_KEY, {})
+            extra.update(scrub(changes))
+            return entry
 
-        return json.loads(dumps(self._store.transact(change)))
+        return json.loads(dumps(self._change(edit)))
+
+    # -- for the journal and verify ------------------------------------------------------------------
+
+    def _ids_by_task(self, task_ids: Iterable[str]) -> dict[str, list[str]]:
+        """Task id -> ids of the entries recorded from it, for each of ``task_ids``."""
+
+        def gather(index: ManifestIndex, _fd: int) -> dict[str, list[str]]:
+            out: dict[str, list[str]] = {}
+            for task_id in task_ids:
+                positions = index.lookup("task_id", task_id) or []
+                out[task_id] = [str(index.rows[p].get("id")) for p in positions]
+            return out
+
+        return self._query(gather)
+
+    def _known_ids(self, asset_ids: Iterable[str]) -> set[str]:
+        """Which of ``asset_ids`` name an entry of the manifest."""
+        wanted = list(asset_ids)
+        return self._query(lambda index, _fd: {i for i in wanted if index.lookup("id", i)})
+
+
+def candidates(index: ManifestIndex, criteria: Mapping[str, Any]) -> list[int]:
+    """Positions that may match ``criteria`` (a superset: ``find`` checks each parsed entry)."""
+    chosen: set[int] | None = None
+    for key, wanted in criteria.items():
+        found = index.lookup(key, wanted)
+        if found is None and key in SCHEMA_FIELDS + FIND_FIELDS:
+            exact = key in FIND_FIELDS
+            found = [
+                p
+                for p, row in enumerate(index.rows)
+                if row.is_entry and (getattr(row, key) == wanted or (not exact and getattr(row, key) is MISSING))
+            ]
+        if found is not None:
+            chosen = set(found) if chosen is None else chosen & set(found)
+    if chosen is None:
+        return [p for p, row in enumerate(index.rows) if row.is_entry]
+    return sorted(chosen)
+
+
+def next_image_id_of(image_count: int) -> str:
+    """The id the document's snippet gives the next image when ``image_count`` images exist."""
+    return f"img-{image_count + 1:03d}"
