@@ -335,27 +335,32 @@ def splice(
     """
     assert index.starts is not None
     old = index.starts
-    pieces: list[bytes] = []
+    view = memoryview(raw)  # slices of a view are not copies: only the join copies each byte once
+    pieces: list[bytes | memoryview] = []
+    starts = array("q")
     cursor = 0
-    deltas: dict[int, int] = {}
+    done = 0  # items whose new start is already in ``starts``
+    shift = 0
     for pos in sorted(changed):
         start, end = index.span(pos)
-        pieces += [raw[cursor:start], changed[pos]]
-        deltas[pos] = len(changed[pos]) - (end - start)
+        pieces += [view[cursor:start], changed[pos]]
         cursor = end
-    pieces.append(raw[cursor : index.list_end])
-    starts = array("q")
-    shift = 0
-    for pos, start in enumerate(old):
-        starts.append(start + shift)
-        shift += deltas.get(pos, 0)
+        starts.extend(_shifted(old[done : pos + 1], shift))
+        done = pos + 1
+        shift += len(changed[pos]) - (end - start)
+    pieces.append(view[cursor : index.list_end])
+    starts.extend(_shifted(old[done:], shift))
     list_end = index.list_end + shift
     for text in appended:
         starts.append(list_end + len(_SEPARATOR))
         pieces += [_SEPARATOR, text]
         list_end += len(_SEPARATOR) + len(text)
-    pieces.append(raw[index.list_end :])
+    pieces.append(view[index.list_end :])
     return b"".join(pieces), starts, list_end
+
+
+def _shifted(offsets: array[int], shift: int) -> array[int]:
+    return offsets if shift == 0 else array("q", map(shift.__add__, offsets))
 
 
 class Change:

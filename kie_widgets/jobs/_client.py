@@ -22,7 +22,7 @@ from kie_widgets.errors import (
     KieValidationError,
     Problem,
 )
-from kie_widgets.jobs._follow import FollowMixin
+from kie_widgets.jobs._follow import FollowMixin, RecordGroup
 from kie_widgets.jobs._inputs import InputsMixin
 from kie_widgets.jobs._model import (
     Job,
@@ -192,7 +192,10 @@ class KieClient(InputsMixin, FollowMixin):
         emit = self._emitter(on_status, self.clock.monotonic())
         emit("planning", model, message="checking the request")
         try:
-            plans = self.plan_request(model, prompt, n=n, images=images, mask=mask, **params)
+            # Off the loop: checking asset-id inputs reads the manifest.
+            plans = await asyncio.to_thread(
+                self.plan_request, model, prompt, n=n, images=images, mask=mask, **params
+            )
         except KieError as exc:
             emit("failed", model, message=str(exc))
             raise
@@ -250,7 +253,7 @@ class KieClient(InputsMixin, FollowMixin):
         for p in prepared:
             p.batch = batch
         if reuse:
-            found = self._reusable(prepared[0].recipe, sum(p.n for p in plans))
+            found = await asyncio.to_thread(self._reusable, prepared[0].recipe, sum(p.n for p in plans))
             if found is not None:
                 for emit in emits:
                     emit("reused", label, message=f"{len(found)} earlier result(s) with the same recipe")
@@ -265,9 +268,10 @@ class KieClient(InputsMixin, FollowMixin):
                 emit("failed", label, message=str(exc))
             raise
         tasks: list[asyncio.Future[list[Asset]]] = []
+        group = self.record_group(len(prepared))  # one manifest write for results that come together
         for i, (p, body, emit) in enumerate(zip(prepared, bodies, emits, strict=True)):
             task: asyncio.Future[list[Asset]] = asyncio.ensure_future(
-                self._run(p, body, timeout=timeout, emit=emit)
+                self._run(p, body, timeout=timeout, emit=emit, group=group)
             )
             tasks.append(task)
             if on_task is not None:
@@ -330,9 +334,11 @@ class KieClient(InputsMixin, FollowMixin):
         failed. Raises ``KieBatchError`` (with every collected asset) if any task could not be collected.
         Uncertain submissions have no task id to ask about and are left for the user to check.
         """
-        records = [r for r in self.manifest.pending() if r.get("state") == "pending" and r.get("task_id")]
+        pending = await asyncio.to_thread(self.manifest.pending)
+        records = [r for r in pending if r.get("state") == "pending" and r.get("task_id")]
         records = [r for r in records if r["task_id"] not in self.jobs]
-        calls = [self._resume_one(r, timeout=timeout, on_status=on_status) for r in records]
+        group = self.record_group(len(records))
+        calls = [self._resume_one(r, timeout=timeout, on_status=on_status, group=group) for r in records]
         return self._gathered(await asyncio.gather(*calls, return_exceptions=True), "resume")
 
     # ---- planning and inputs ----------------------------------------------------------------
@@ -366,8 +372,10 @@ class KieClient(InputsMixin, FollowMixin):
         *,
         timeout: float | None,
         emit: Callable[..., None],
+        group: RecordGroup | None = None,
     ) -> list[Asset]:
         plan = prepared.plan
+        group = group or self.record_group(1)
         emit("submitting", plan.display_name, message=f"sending to {plan.endpoint}")
         # The one place a result's record is filled; the journal, manifest and sidecar follow it.
         record = AssetRecord(
@@ -392,13 +400,16 @@ class KieClient(InputsMixin, FollowMixin):
         try:
             task_id = await asyncio.shield(submission)
         except asyncio.CancelledError:
+            group.leave()
             # The create may already be on the wire: let it finish and be journaled, then give up.
             await asyncio.wait({submission})
             if not submission.cancelled():
                 submission.exception()  # seen here, so asyncio does not log it as never retrieved
             raise
-        except KieError as exc:
-            emit("failed", plan.display_name, message=str(exc))
+        except BaseException as exc:
+            group.leave()
+            if isinstance(exc, KieError):
+                emit("failed", plan.display_name, message=str(exc))
             raise
         job = Job(
             task_id=task_id,
@@ -416,7 +427,7 @@ class KieClient(InputsMixin, FollowMixin):
         # The task id exists from here on: show it at once, not only when the first poll answers.
         emit("queued", plan.display_name, task_id=task_id, message="created")
         deadline = timeout if timeout is not None else float(plan.spec.default_timeout)
-        return await self._follow(job, deadline=deadline, emit=emit)
+        return await self._follow(job, deadline=deadline, emit=emit, group=group)
 
     async def _submit(self, plan: Plan, body: dict[str, Any], recipe: str, context: dict[str, Any]) -> str:
         """Create the task and journal it (uncertain outcomes too) before anyone polls it.

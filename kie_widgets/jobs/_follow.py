@@ -11,7 +11,7 @@ import asyncio
 import dataclasses
 import random
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +41,88 @@ if TYPE_CHECKING:
 _TRANSIENT = (KieTransportError, KieUnavailableError, KieServerError, KieRateLimitError)
 
 
+class RecordGroup:
+    """The tasks of one run (a cell, a Studio run, a resume): results that arrive together are
+    recorded in one manifest write rather than one write per image.
+
+    Each task either hands in its downloads (``record``) or ``leave``s (it failed or stopped
+    waiting). The write happens as soon as every task still running has handed in, or ``linger``
+    seconds after the first waiting hand-in, so a fast task's images never wait for a slow one.
+    """
+
+    def __init__(
+        self,
+        write: Callable[[list[tuple[SavedImage, AssetRecord]]], Awaitable[list[dict[str, Any]]]],
+        parts: int,
+        *,
+        linger: float = 0.5,
+    ) -> None:
+        self._write = write
+        self._open = parts
+        self._linger = linger
+        self._waiting: list[tuple[list[tuple[SavedImage, AssetRecord]], asyncio.Future[list[dict[str, Any]]]]] = []
+        self._timer: asyncio.TimerHandle | None = None
+        self._writes: set[asyncio.Task[None]] = set()
+
+    async def record(self, items: list[tuple[SavedImage, AssetRecord]]) -> list[dict[str, Any]]:
+        """Record ``items`` (with whatever the run's other tasks hand in meanwhile); their entries."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[list[dict[str, Any]]] = loop.create_future()
+        self._waiting.append((items, future))
+        self._open -= 1
+        if self._open <= 0:
+            self._flush()
+        elif self._timer is None:
+            self._timer = loop.call_later(self._linger, self._flush)
+        # Shielded: a caller that stops waiting does not stop the write of paid results.
+        return await asyncio.shield(future)
+
+    def leave(self) -> None:
+        """A task of the run ends without handing anything in."""
+        self._open -= 1
+        if self._open <= 0 and self._waiting:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        batch, self._waiting = self._waiting, []
+        if batch:
+            task = asyncio.ensure_future(self._write_batch(batch))
+            self._writes.add(task)
+            task.add_done_callback(self._writes.discard)
+
+    async def _write_batch(
+        self, batch: list[tuple[list[tuple[SavedImage, AssetRecord]], asyncio.Future[list[dict[str, Any]]]]]
+    ) -> None:
+        try:
+            try:
+                entries = await self._write([item for items, _ in batch for item in items])
+            except Exception:
+                if len(batch) == 1:
+                    raise
+                # One task's bad file must not cost the others their records: write each alone.
+                for items, future in batch:
+                    try:
+                        result = await self._write(items)
+                    except Exception as exc:
+                        future.set_exception(exc)
+                    else:
+                        future.set_result(result)
+                return
+            start = 0
+            for items, future in batch:
+                future.set_result(entries[start : start + len(items)])
+                start += len(items)
+        except BaseException as exc:
+            for _items, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            if not isinstance(exc, Exception):
+                raise
+
+
 class FollowMixin:
     """Waiting, downloading and recording for ``KieClient`` (which provides the attributes below)."""
 
@@ -65,21 +147,35 @@ class FollowMixin:
 
         def _emitter(self, on_status: StatusCallback | None, started: float) -> Callable[..., None]: ...
 
+    def record_group(self, parts: int) -> RecordGroup:
+        """A ``RecordGroup`` for a run of ``parts`` tasks, writing through this client's manifest."""
+        return RecordGroup(self._record_images, parts)
+
     async def _follow(
-        self, job: Job, *, deadline: float, emit: Callable[..., None], poll_now: bool = False
+        self,
+        job: Job,
+        *,
+        deadline: float,
+        emit: Callable[..., None],
+        poll_now: bool = False,
+        group: RecordGroup | None = None,
     ) -> list[Asset]:
-        """Wait for ``job``, then download and record its results."""
+        """Wait for ``job``, then download and record its results (with the rest of its run's)."""
+        group = group or self.record_group(1)
         self.jobs[job.task_id] = job
+        handed_in = [False]
         try:
             status = await self.wait(job, timeout=deadline, emit=emit, poll_now=poll_now)
             emit("downloading", job.model, task_id=job.task_id, message=f"{len(status.result_urls)} file(s)")
-            assets = await self._collect(job, status)
+            assets = await self._collect(job, status, group, handed_in)
         except KieError as exc:
             if not isinstance(exc, KieWaitTimeoutError):
                 emit("failed", job.model, task_id=job.task_id, message=str(exc))
             raise
         finally:
             self.jobs.pop(job.task_id, None)
+            if not handed_in[0]:
+                group.leave()
         emit("done", job.model, task_id=job.task_id, progress=1.0, message=f"{len(assets)} image(s)")
         return assets
 
@@ -165,9 +261,13 @@ class FollowMixin:
                 last = (state, status.progress)
                 emit(state, job.model, task_id=job.task_id, progress=status.progress)
 
-    async def _collect(self, job: Job, status: TaskStatus) -> list[Asset]:
-        """Download every result at once, record each, then complete the journal entry."""
+    async def _collect(
+        self, job: Job, status: TaskStatus, group: RecordGroup, handed_in: list[bool]
+    ) -> list[Asset]:
+        """Download every result at once, record them together, then complete the journal entry."""
         from kie_widgets.assets import Asset
+
+        seconds = _task_seconds(status, self.clock.monotonic() - job.started)
 
         if not status.result_urls:
             await self._journal(
@@ -177,7 +277,7 @@ class FollowMixin:
                 f"{job.model} task {job.task_id} succeeded without any result URL.", task_id=job.task_id
             )
         # After a crash between recording and completing the journal, some results are recorded.
-        recorded = self.manifest.find(task_id=job.task_id)
+        recorded: list[dict[str, Any]] = await asyncio.to_thread(self.manifest.find, task_id=job.task_id)
         if len(recorded) >= len(status.result_urls):
             # kie's URLs are not stable between reads; the count says the task is fully recorded.
             ordered = recorded[: len(status.result_urls)]
@@ -190,11 +290,17 @@ class FollowMixin:
         entries = dict(done)
         share = _credit_share(job.record.credits, len(status.result_urls))
         errors: list[BaseException] = []
+        good: list[tuple[str, SavedImage]] = []
         for url, result in zip(todo, results, strict=True):
             if isinstance(result, BaseException):
                 errors.append(result)
-                continue
-            entries[url] = await self._record(job, url, result, share)
+            else:
+                good.append((url, result))
+        if good:
+            handed_in[0] = True
+            items = [(saved, self._record_of(job, url, share)) for url, saved in good]
+            for (url, _saved), entry in zip(good, await group.record(items), strict=True):
+                entries[url] = entry
         for err in errors:
             if not isinstance(err, Exception):
                 raise err
@@ -202,7 +308,8 @@ class FollowMixin:
             # Not journaled as failed: the result is paid for and may download later (resume()).
             raise errors[0]
         ordered = [entries[u] for u in status.result_urls]
-        await self._journal("journal_complete", job.task_id, [str(e["id"]) for e in ordered])
+        ids = [str(e["id"]) for e in ordered]
+        await self._journal("journal_complete", job.task_id, ids, seconds=seconds)
         return [Asset.from_entry(e, self.manifest) for e in ordered]
 
     async def _download(self, job: Job, url: str) -> SavedImage:
@@ -242,20 +349,28 @@ class FollowMixin:
                 what=f"download of task {job.task_id}'s result",
             )
 
-    async def _record(self, job: Job, url: str, saved: SavedImage, credits: float | None) -> dict[str, Any]:
+    def _record_of(self, job: Job, url: str, credits: float | None) -> AssetRecord:
         record = dataclasses.replace(job.record, task_id=job.task_id, source_url=url, credits=credits)
         if not record.prompt:
             prompt = _operation_prompt(record.operation, record.parents or ())
             record = dataclasses.replace(record, prompt=prompt)
+        return record
+
+    async def _record_images(self, items: list[tuple[SavedImage, AssetRecord]]) -> list[dict[str, Any]]:
+        """Record downloads in one manifest write, off the event loop (it locks, splices and fsyncs)."""
         if self._record_lock is None:
             self._record_lock = asyncio.Lock()
         async with self._record_lock:
-            # The manifest write holds a file lock and fsyncs: keep it off the event loop.
-            entry: dict[str, Any] = await asyncio.to_thread(self.manifest.record_image, saved, record)
-        return entry
+            entries: list[dict[str, Any]] = await asyncio.to_thread(self.manifest.record_images, items)
+        return entries
 
     async def _resume_one(
-        self, task: Mapping[str, Any], *, timeout: float | None, on_status: StatusCallback | None
+        self,
+        task: Mapping[str, Any],
+        *,
+        timeout: float | None,
+        on_status: StatusCallback | None,
+        group: RecordGroup | None = None,
     ) -> list[Asset]:
         context = dict(task.get("context") or {})
         context.pop("record", None)
@@ -280,7 +395,7 @@ class FollowMixin:
         )
         emit = self._emitter(on_status, now)
         limit = timeout if timeout is not None else self._default_timeout(job.model_id)
-        return await self._follow(job, deadline=age + limit, emit=emit, poll_now=True)
+        return await self._follow(job, deadline=age + limit, emit=emit, poll_now=True, group=group)
 
     def _default_timeout(self, model_id: str) -> float:
         from kie_widgets.catalog import resolve
@@ -296,6 +411,15 @@ class FollowMixin:
             self._record_lock = asyncio.Lock()
         async with self._record_lock:
             return await asyncio.to_thread(getattr(self.manifest, method), *args, **kwargs)
+
+
+def _task_seconds(status: TaskStatus, observed: float) -> float | None:
+    """How long kie took for a task: its own cost time, else its timestamps, else what we observed."""
+    if status.cost_time_ms:
+        return status.cost_time_ms / 1000
+    if status.created_at and status.completed_at and status.completed_at > status.created_at:
+        return status.completed_at - status.created_at
+    return observed if observed > 0 else None
 
 
 def _age_seconds(created_at: Any) -> float:
