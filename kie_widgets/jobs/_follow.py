@@ -197,6 +197,8 @@ class FollowMixin:
         started = job.started or self.clock.monotonic()
         deadline = started + timeout
         last: tuple[str, float | None] | None = None
+        # The model's usual task time, from the tasks this manifest recorded: read densely around it.
+        expected = await asyncio.to_thread(self.manifest.typical_seconds, job.model_id)
         while True:
             now = self.clock.monotonic()
             if now >= deadline:
@@ -212,7 +214,8 @@ class FollowMixin:
             if poll_now:
                 poll_now = False  # resume(): the task is probably done, ask at once
             else:
-                await self.clock.sleep(min(self.schedule.interval(now - started, self._rng), deadline - now))
+                gap = self.schedule.interval(now - started, self._rng, expected)
+                await self.clock.sleep(min(gap, deadline - now))
             elapsed = self.clock.monotonic() - started
             try:
                 status = await self.api.status(job.family, job.task_id)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -49,45 +48,78 @@ class StatusUpdate:
 
 @dataclass(frozen=True)
 class PollSchedule:
-    """How long to wait between status reads, by time since submission (kie-api.md §4.4).
+    """How long to wait between status reads of a task, by the time since it was submitted.
 
-    ``bands`` are ``(until_seconds, low, high)``: before ``until_seconds`` the next read comes after a
-    uniformly jittered ``low``–``high`` seconds. ``grace`` is how long a task that kie does not show
-    yet (404 / 422 "record is null" right after creation) is waited for before it counts as missing.
+    By default the gap grows with the time already waited: ``share`` of it, at least ``floor`` and
+    at most ``ceiling`` seconds. A result is then noticed within ``max(floor, share x task time)`` of
+    kie finishing it, whatever the task's length, in about 10 reads per doubling of the wait.
+
+    Given ``expected``, the model's typical task time (``Manifest.typical_seconds``, learned from the
+    tasks it recorded), reads are sparse (``sparse`` of the time waited) until ``early`` x expected
+    and dense (``dense`` x expected, at least ``floor``) until ``late`` x expected, then follow the
+    default rule: few reads while the task cannot be done yet, many around when it will be.
+
+    ``bands`` replaces all of this with fixed ranges ``(until_seconds, low, high)``, like kie's own
+    guidance (kie-api.md §4.4); tests use it for fast, predictable schedules. Every gap is jittered
+    (downwards only, so the bounds above hold) so concurrent tasks do not read in lockstep; the shared
+    rate limiter keeps all reads of one key within kie's limit. ``grace`` is how long a task kie does
+    not show yet (404 / 422 "record is null" right after creation) is waited for before it counts as
+    missing.
     """
 
-    bands: tuple[tuple[float, float, float], ...] = (
-        (30.0, 2.0, 3.0),
-        (120.0, 5.0, 10.0),
-        (math.inf, 15.0, 30.0),
-    )
+    bands: tuple[tuple[float, float, float], ...] | None = None
     grace: float = 90.0
+    floor: float = 0.5
+    share: float = 0.1
+    ceiling: float = 30.0
+    sparse: float = 0.2
+    dense: float = 0.05
+    early: float = 0.75
+    late: float = 1.5
 
-    def interval(self, elapsed: float, rng: random.Random | None = None) -> float:
+    def interval(self, elapsed: float, rng: random.Random | None = None, expected: float | None = None) -> float:
         """Seconds to wait before the next status read of a task submitted ``elapsed`` seconds ago."""
-        pick = rng or _RNG
-        for until, low, high in self.bands:
-            if elapsed < until:
-                return pick.uniform(low, high)
-        _, low, high = self.bands[-1]
-        return pick.uniform(low, high)
+        return self._gap(elapsed, expected, (rng or _RNG).random())
 
-    def reads_within(self, seconds: float) -> tuple[int, int]:
+    def _gap(self, elapsed: float, expected: float | None, u: float) -> float:
+        """The gap for a jitter draw ``u`` in [0, 1): 0 gives the shortest gap, 1 the longest."""
+        if self.bands is not None:
+            for until, low, high in self.bands:
+                if elapsed < until:
+                    return low + (high - low) * u
+            _, low, high = self.bands[-1]
+            return low + (high - low) * u
+        jitter = 0.8 + 0.2 * u
+        if expected is not None and expected > 0:
+            remaining = self.early * expected - elapsed
+            if remaining > self.floor:
+                return min(max(self.floor, self.sparse * elapsed) * jitter, remaining)
+            if elapsed < self.late * expected:
+                return max(self.floor, self.dense * expected) * jitter
+        return min(self.ceiling, max(self.floor, self.share * elapsed)) * jitter
+
+    def reads_within(self, seconds: float, expected: float | None = None) -> tuple[int, int]:
         """The fewest and most status reads this schedule makes in ``seconds`` (for benchmarks)."""
 
-        def count(pick: int) -> int:
+        def count(u: float) -> int:
             t, reads = 0.0, 0
             while True:
-                for until, *bounds in self.bands:
-                    if t < until:
-                        step = bounds[pick]
-                        break
-                t += step
+                t += self._gap(t, expected, u)
                 if t > seconds:
                     return reads
                 reads += 1
 
-        return count(1), count(0)
+        return count(1.0), count(0.0)
+
+    def lag_bound(self, task_seconds: float, expected: float | None = None) -> float:
+        """The longest this schedule can take to notice a task that ends after ``task_seconds``."""
+        t, worst = 0.0, 0.0
+        while t <= task_seconds:
+            gap = self._gap(t, expected, 1.0)
+            if t + gap >= task_seconds:
+                worst = max(worst, t + gap - task_seconds)
+            t += gap
+        return worst
 
 
 # --------------------------------------------------------------------------------------------

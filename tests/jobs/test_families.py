@@ -103,26 +103,52 @@ async def test_task_is_journaled_before_the_first_poll(kie: Any, sandbox: Any, m
     assert order.count("status") >= 1
 
 
-async def test_polling_follows_the_schedule(make_sandbox: Any, make_client: Any, clock: Any) -> None:
-    """A 150-second task is read on the documented schedule: fast at first, slower later."""
-    sb = make_sandbox(model_seconds={"google/imagen4": 150.0})
+async def _read_times(kie: Any, clock: Any, prompt: str) -> list[float]:
+    """Generate one Imagen 4 image and return the client-clock times of its status reads."""
     times: list[float] = []
+    status = kie.api.status
+
+    async def spy_status(family: str, task_id: str) -> Any:
+        times.append(clock.monotonic())
+        return await status(family, task_id)
+
+    kie.api.status = spy_status
+    started = clock.monotonic()
+    await kie.generate("Imagen 4", prompt, timeout=600)
+    kie.api.status = status
+    return [t - started for t in times]
+
+
+async def test_polling_gaps_grow_with_the_wait_and_the_end_is_seen_promptly(
+    make_sandbox: Any, make_client: Any, clock: Any
+) -> None:
+    """A 150-second task is read ever less often, each gap at most a tenth of the wait so far, and
+    its end is noticed within a tenth of its length."""
+    sb = make_sandbox(model_seconds={"google/imagen4": 150.0})
     async with make_client(sb) as kie:
-        status = kie.api.status
-
-        async def spy_status(family: str, task_id: str) -> Any:
-            times.append(clock.monotonic())
-            return await status(family, task_id)
-
-        kie.api.status = spy_status
-        await kie.generate("Imagen 4", "a slow task", timeout=600)
-    start = times[0] - 2.5  # the first read comes 2–3 s after submission
-    gaps = [(b - start, b - a) for a, b in itertools.pairwise(times)]
-    assert all(2.0 <= gap <= 3.0 + 1e-6 for at, gap in gaps if at < 30.0)
-    assert all(gap <= 10.0 + 1e-6 for at, gap in gaps if at < 120.0)
-    assert all(gap >= 5.0 - 1e-6 for at, gap in gaps if at > 40.0)
+        times = await _read_times(kie, clock, "a slow task")
+    gaps = list(itertools.pairwise(times))
+    assert all(0.4 - 1e-6 <= b - a <= max(0.5, 0.1 * a) + 1e-6 for a, b in gaps)
+    assert times[-1] >= 150.0
+    assert times[-2] < 150.0 <= times[-1] <= 165.0
     fewest, most = kie.schedule.reads_within(150.0)
     assert fewest <= len(times) <= most + 2
+
+
+async def test_polling_learns_the_models_duration_and_reads_densely_near_it(
+    make_sandbox: Any, make_client: Any, clock: Any
+) -> None:
+    """Once a model's tasks are known to take 60 s, the next one is read less often before 45 s and
+    every 3 s from then on, so it is seen done within 5 % of its length."""
+    sb = make_sandbox(model_seconds={"google/imagen4": 60.0})
+    async with make_client(sb) as kie:
+        first = await _read_times(kie, clock, "a first task")
+        assert kie.manifest.typical_seconds("google/imagen4") == pytest.approx(60.0, abs=1.0)
+        second = await _read_times(kie, clock, "a second task")
+    assert len([t for t in second if t < 45.0]) < len([t for t in first if t < 45.0])
+    near = [b - a for a, b in itertools.pairwise(second) if a >= 45.0]
+    assert near and all(2.4 - 1e-6 <= gap <= 3.0 + 1e-6 for gap in near)
+    assert second[-1] - 60.0 <= 3.0
 
 
 async def test_inputs_from_path_bytes_pil_and_asset_ids_are_uploaded(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 import struct
 import zlib
@@ -11,6 +12,9 @@ import pytest
 from kie_widgets.errors import KieValidationError
 from kie_widgets.jobs import PollSchedule, sniff_mime
 from kie_widgets.jobs._inputs import png_from_array
+
+
+KIE_GUIDANCE = PollSchedule(bands=((30.0, 2.0, 3.0), (120.0, 5.0, 10.0), (math.inf, 15.0, 30.0)))
 
 
 @pytest.mark.parametrize(
@@ -24,24 +28,48 @@ from kie_widgets.jobs._inputs import png_from_array
         (3600, 15, 30),
     ],
 )
-def test_interval_follows_the_documented_bands(elapsed: float, low: float, high: float) -> None:
-    """Each phase of a task's life polls within kie's recommended interval, never outside it."""
+def test_fixed_bands_keep_each_gap_in_its_range(elapsed: float, low: float, high: float) -> None:
+    """A banded schedule polls within its range for each phase of a task's life, never outside it."""
     rng = random.Random(7)
-    values = [PollSchedule().interval(elapsed, rng) for _ in range(500)]
+    values = [KIE_GUIDANCE.interval(elapsed, rng) for _ in range(500)]
     assert min(values) >= low
     assert max(values) <= high
+
+
+@pytest.mark.parametrize("elapsed", [0.0, 3.0, 12.0, 90.0, 250.0, 3600.0])
+def test_default_gap_is_a_tenth_of_the_wait_within_floor_and_ceiling(elapsed: float) -> None:
+    """Without history the gap is at most max(0.5 s, a tenth of the wait so far), capped at 30 s."""
+    rng = random.Random(3)
+    values = [PollSchedule().interval(elapsed, rng) for _ in range(500)]
+    bound = min(30.0, max(0.5, 0.1 * elapsed))
+    assert max(values) <= bound
+    assert min(values) >= 0.8 * bound
+
+
+@pytest.mark.parametrize("seconds", [5.0, 12.0, 30.0, 60.0, 120.0])
+def test_a_task_is_noticed_within_half_a_second_or_a_tenth_of_its_time(seconds: float) -> None:
+    """Whether or not the model's duration is known, the end is seen within max(0.5 s, 10 %)."""
+    limit = max(0.5, 0.1 * seconds)
+    assert PollSchedule().lag_bound(seconds) <= limit + 1e-9
+    assert PollSchedule().lag_bound(seconds, expected=seconds) <= limit + 1e-9
+
+
+def test_a_known_duration_saves_reads_before_the_expected_end() -> None:
+    """With the typical duration known, a two-minute task takes fewer reads than without."""
+    schedule = PollSchedule()
+    assert schedule.reads_within(120.0, expected=120.0)[1] < schedule.reads_within(120.0)[0]
 
 
 def test_interval_is_jittered() -> None:
     """Concurrent tasks do not poll in lockstep: intervals vary within a band."""
     rng = random.Random(1)
-    values = {round(PollSchedule().interval(5.0, rng), 3) for _ in range(50)}
+    values = {round(PollSchedule().interval(50.0, rng), 3) for _ in range(50)}
     assert len(values) > 40
 
 
 def test_reads_within_counts_the_schedule() -> None:
-    """Two minutes of waiting means 13–20 reads (10–15 in 30 s, then 9–18 more in 90 s at most)."""
-    fewest, most = PollSchedule().reads_within(120.0)
+    """Two minutes on kie's banded guidance means 19–33 reads (10–15 in 30 s, then 9–18 in 90 s)."""
+    fewest, most = KIE_GUIDANCE.reads_within(120.0)
     assert (fewest, most) == (10 + 9, 15 + 18)
 
 
