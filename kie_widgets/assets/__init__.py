@@ -19,10 +19,12 @@ from kie_widgets.assets.lookup import export_tagged, recipe_from
 from kie_widgets.assets.manifest import Manifest
 from kie_widgets.assets.recipe import recipe_hash
 from kie_widgets.assets.record import AssetRecord
+from kie_widgets.assets.thumbs import MAX_SIDE as THUMBNAIL_SIDE
 from kie_widgets.assets.thumbs import thumbnail, thumbnail_png
 from kie_widgets.assets.verify import VerifyReport, verify
 
 __all__ = [
+    "THUMBNAIL_SIDE",
     "Asset",
     "AssetRecord",
     "KieManifestWarning",

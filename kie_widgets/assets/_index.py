@@ -204,11 +204,12 @@ class ManifestIndex:
     missing: dict[str, list[int]] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, raw: bytes, document: dict[str, Any], sig: Signature | None, *, canonical: bool,
-              orjson_ok: bool) -> ManifestIndex:
+    def build(
+        cls, raw: bytes, document: dict[str, Any], sig: Signature | None, *, canonical: bool, orjson_ok: bool
+    ) -> ManifestIndex:
         """Index one version of the file (``raw``, parsed as ``document``)."""
         items = document["assets"]
-        starts, list_end = (_spans(raw, len(items)) if canonical else (None, 0))
+        starts, list_end = _spans(raw, len(items)) if canonical else (None, 0)
         index = cls(
             signature=sig,
             rows=[],
@@ -462,9 +463,9 @@ def unsuperseded(rows: Sequence[Row], positions: Iterable[int]) -> int | None:
 
 
 __all__ = [
-    "Change",
     "FIND_FIELDS",
     "SCHEMA_FIELDS",
+    "Change",
     "ManifestIndex",
     "Row",
     "Signature",

@@ -15,11 +15,13 @@ import hashlib
 import os
 import secrets
 import struct
+import threading
 from collections.abc import AsyncIterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from kie_widgets.assets._preview import shrink
 from kie_widgets.errors import KieImageError
 from kie_widgets.imagetype import JPEG, PNG, WEBP, sniff_image_type
 
@@ -30,6 +32,10 @@ DEFAULT_MAX_PIXELS = 80_000_000
 _ACCEPTED = (PNG, JPEG, WEBP)
 EXTENSIONS = {kind.format: kind.ext for kind in _ACCEPTED}
 MIME_TYPES = {kind.format: kind.mime for kind in _ACCEPTED}
+
+#: Full decodes running at once, process-wide. A decoded 4K image takes 25-33 MB; sixteen results
+#: finishing together must not all be decoded at the same moment. Two keep both cores busy.
+DECODE_SLOTS = threading.BoundedSemaphore(2)
 
 _JPEG_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
 
@@ -45,6 +51,8 @@ class SavedImage:
     format: str
     ext: str
     nbytes: int
+    #: A thumbnail made by the validating decode, (bytes, mime type), cached when the file is recorded.
+    preview: tuple[bytes, str] | None = field(default=None, repr=False, compare=False)
 
     @property
     def mime_type(self) -> str:
@@ -209,12 +217,26 @@ def validate_image_file(
     Raises ``KieImageError`` saying what is wrong (not an image, wrong type, truncated, too many
     pixels, undecodable). Pillow's global settings are not changed.
     """
+    fmt, width, height, _preview = validate_with_preview(path, max_pixels=max_pixels, preview_side=None)
+    return fmt, width, height
+
+
+def validate_with_preview(
+    path: str | os.PathLike[str], *, max_pixels: int | None = None, preview_side: int | None
+) -> tuple[str, int, int, tuple[bytes, str] | None]:
+    """``validate_image_file``, and from the same decode a thumbnail fitting ``preview_side``.
+
+    One decode does both: a JPEG is decoded at the reduced scale the thumbnail needs (libjpeg still
+    reads every scan, so damage is still found), other formats in full, then shrunk. Full decodes
+    wait for one of ``DECODE_SLOTS``, so many large results never sit decoded in memory at once.
+    """
     from PIL import Image  # deferred: Pillow is heavy and only needed here
 
     path = Path(path)
     fmt, width, height = check_header(path, max_pixels=max_pixels)
     if fmt == "JPEG" and not _jpeg_has_end(path):
         raise KieImageError(f"{path.name} is a truncated JPEG (no end-of-image marker).")
+    preview = None
     try:
         with Image.open(path, formats=[fmt]) as im:
             if im.format != fmt or im.size != (width, height):
@@ -223,13 +245,17 @@ def validate_image_file(
                     f"{(width, height)}; refusing an ambiguous file."
                 )
             im.verify()
-        with Image.open(path, formats=[fmt]) as im:
+        with DECODE_SLOTS, Image.open(path, formats=[fmt]) as im:
+            if preview_side is not None:
+                im.draft("RGB", (preview_side, preview_side))
             im.load()
+            if preview_side is not None:
+                preview = shrink(im, preview_side, None)
     except KieImageError:
         raise
     except (OSError, SyntaxError, ValueError, EOFError, struct.error, Image.DecompressionBombError) as exc:
         raise KieImageError(f"{path.name} is not a decodable {fmt}: {exc}.") from exc
-    return fmt, width, height
+    return fmt, width, height, preview
 
 
 async def save_image_stream(
@@ -238,8 +264,11 @@ async def save_image_stream(
     folder: Path,
     max_bytes: int,
     max_pixels: int | None = None,
+    preview_side: int | None = None,
 ) -> SavedImage:
     """Stream ``chunks`` to a temp file inside ``folder``, hash it, validate it; never hold it in memory.
+
+    With ``preview_side``, the validating decode also makes a thumbnail (``SavedImage.preview``).
 
     More than ``max_bytes`` bytes, or a file that fails ``validate_image_file``, raises
     ``KieImageError`` and removes the temp file (as does cancellation). The caller moves the result
@@ -268,7 +297,9 @@ async def save_image_stream(
             await asyncio.to_thread(os.fsync, fd)  # can take a while on a busy disk: not on the loop
         finally:
             os.close(fd)
-        fmt, width, height = await asyncio.to_thread(validate_image_file, temp, max_pixels=max_pixels)
+        fmt, width, height, preview = await asyncio.to_thread(
+            validate_with_preview, temp, max_pixels=max_pixels, preview_side=preview_side
+        )
     except BaseException:
         with contextlib.suppress(OSError):
             temp.unlink()
@@ -281,6 +312,7 @@ async def save_image_stream(
         format=fmt,
         ext=EXTENSIONS[fmt],
         nbytes=total,
+        preview=preview,
     )
 
 

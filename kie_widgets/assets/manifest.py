@@ -58,6 +58,7 @@ from kie_widgets.assets.schema import (
     scrub,
     validate_manifest,
 )
+from kie_widgets.assets.thumbs import store_preview
 from kie_widgets.config import find_project_root
 from kie_widgets.errors import KieManifestError, KieValidationError
 
@@ -288,7 +289,9 @@ class Manifest(JournalMixin):
             return candidates(index, criteria)
 
         found = self._at(matches)
-        return [e for e in found if isinstance(e, dict) and all(value(e, k) == v for k, v in criteria.items())]
+        return [
+            e for e in found if isinstance(e, dict) and all(value(e, k) == v for k, v in criteria.items())
+        ]
 
     def find_recipe(self, recipe: str, *, existing: bool = False) -> list[dict[str, Any]]:
         """Entries made from this recipe hash, oldest first; ``existing=True`` keeps only files on disk."""
@@ -358,7 +361,10 @@ class Manifest(JournalMixin):
                 index.add_row(row_of(item))
             index.starts, index.list_end = starts, list_end
             index.signature = signature_of(st)
-            texts = [*zip(change.edited.values(), items_changed.values()), *zip(change.added, items_added)]
+            texts = [
+                *zip(change.edited.values(), items_changed.values(), strict=True),
+                *zip(change.added, items_added, strict=True),
+            ]
             index.orjson_ok = index.orjson_ok and all(orjson_agrees(i, t) for i, t in texts)
             return
         document = change.document()
@@ -552,8 +558,11 @@ class Manifest(JournalMixin):
                 with contextlib.suppress(OSError):
                     os.replace(target, saved.temp_path)
             raise
-        for target, entry in written:
+        for (target, entry), (saved, *_rest) in zip(written, prepared, strict=True):
             self._write_sidecar(target, entry)
+            if saved.preview is not None:
+                with contextlib.suppress(OSError):  # a cache: the first display makes it otherwise
+                    store_preview(target, saved.sha256, saved.preview)
         return [json.loads(dumps(entry)) for _target, entry in written]
 
     @staticmethod
@@ -604,12 +613,15 @@ def candidates(index: ManifestIndex, criteria: Mapping[str, Any]) -> list[int]:
     chosen: set[int] | None = None
     for key, wanted in criteria.items():
         found = index.lookup(key, wanted)
+        if found is not None and key in SCHEMA_FIELDS:
+            found = found + index.missing[key]  # a schema key the entry lacks is read from its extras
         if found is None and key in SCHEMA_FIELDS + FIND_FIELDS:
             exact = key in FIND_FIELDS
             found = [
                 p
                 for p, row in enumerate(index.rows)
-                if row.is_entry and (getattr(row, key) == wanted or (not exact and getattr(row, key) is MISSING))
+                if row.is_entry
+                and (getattr(row, key) == wanted or (not exact and getattr(row, key) is MISSING))
             ]
         if found is not None:
             chosen = set(found) if chosen is None else chosen & set(found)

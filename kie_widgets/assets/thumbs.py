@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import contextlib
 import glob
-import io
 import os
 import secrets
 from pathlib import Path
 
-from kie_widgets.assets.images import MIME_TYPES, check_header, sha256_file
+from kie_widgets.assets._preview import shrink
+from kie_widgets.assets.images import DECODE_SLOTS, MIME_TYPES, check_header, sha256_file
 from kie_widgets.errors import KieImageError
 
 MAX_SIDE = 512
 THUMBS_DIRNAME = ".thumbs"
-_JPEG_QUALITY = 80
 # (path, inode, size, mtime_ns) -> sha256: hashing a large file on every display would be wasteful.
 _hash_memo: dict[tuple[str, int, int, int], str] = {}
 
@@ -38,27 +37,46 @@ def source_hash(path: Path) -> str:
 
 
 def _render(path: Path, max_side: int, fmt: str | None) -> tuple[bytes, str]:
-    from PIL import Image, ImageOps
+    from PIL import Image
 
     # Thumbnails may be asked of any file; refuse a bomb from its header before Pillow decodes it.
     try:
         check_header(path)
     except KieImageError as exc:
         raise KieImageError(f"{exc} (no thumbnail was made)") from None
-    with Image.open(path, formats=list(MIME_TYPES)) as source:
+    with DECODE_SLOTS, Image.open(path, formats=list(MIME_TYPES)) as source:
         source.draft("RGB", (max_side, max_side))  # JPEG: decode at reduced scale, much faster
-        source.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
-        im = ImageOps.exif_transpose(source)  # a camera-rotated JPEG shows upright
-        has_alpha = im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info)
-        out = io.BytesIO()
-        if fmt == "PNG" or (fmt is None and has_alpha):
-            small = im.convert("RGBA" if has_alpha else "RGB").quantize(
-                colors=256, method=Image.Quantize.FASTOCTREE
-            )
-            small.save(out, format="PNG", optimize=True)
-            return out.getvalue(), "image/png"
-        im.convert("RGB").save(out, format="JPEG", quality=_JPEG_QUALITY, optimize=True)
-        return out.getvalue(), "image/jpeg"
+        return shrink(source, max_side, fmt)
+
+
+def _cache_name(path: Path, max_side: int, fmt: str | None, digest: str, mime: str) -> Path:
+    ext = ".png" if mime == "image/png" else ".jpg"
+    return (
+        path.parent / THUMBS_DIRNAME / f"{path.name}.{max_side}.{(fmt or 'auto').lower()}.{digest[:16]}{ext}"
+    )
+
+
+def store_preview(path: Path, sha256: str, preview: tuple[bytes, str], *, max_side: int = MAX_SIDE) -> None:
+    """Cache a thumbnail made while the file was validated, as ``thumbnail`` would have made it.
+
+    The file's hash is known from the download, so the first display neither decodes nor hashes it.
+    """
+    st = path.stat()
+    _hash_memo[(str(path.absolute()), st.st_ino, st.st_size, st.st_mtime_ns)] = sha256
+    data, mime = preview
+    _write_cached(path, _cache_name(path, max_side, None, sha256, mime), data)
+
+
+def _write_cached(path: Path, cached: Path, data: bytes) -> None:
+    with contextlib.suppress(OSError):
+        cached.parent.mkdir(exist_ok=True)
+        stem = cached.name.rsplit(".", 2)[0]
+        for old in cached.parent.glob(glob.escape(stem) + ".*"):
+            with contextlib.suppress(OSError):
+                old.unlink()  # a thumbnail of an earlier version of this file
+        tmp = cached.parent / f".{stem}.{secrets.token_hex(4)}.tmp"
+        tmp.write_bytes(data)
+        os.replace(tmp, cached)
 
 
 def thumbnail(
@@ -74,24 +92,13 @@ def thumbnail(
     if not cache:
         return _render(path, max_side, fmt)
     digest = source_hash(path)
-    kind = fmt or "auto"
-    cache_dir = path.parent / THUMBS_DIRNAME
-    stem = f"{path.name}.{max_side}.{kind.lower()}"
-    for ext, mime in ((".jpg", "image/jpeg"), (".png", "image/png")):
-        cached = cache_dir / f"{stem}.{digest[:16]}{ext}"
+    for mime in ("image/jpeg", "image/png"):
+        cached = _cache_name(path, max_side, fmt, digest, mime)
         if cached.is_file():
             with contextlib.suppress(OSError):
                 return cached.read_bytes(), mime
     data, mime = _render(path, max_side, fmt)
-    ext = ".png" if mime == "image/png" else ".jpg"
-    with contextlib.suppress(OSError):
-        cache_dir.mkdir(exist_ok=True)
-        for old in cache_dir.glob(glob.escape(stem) + ".*"):
-            with contextlib.suppress(OSError):
-                old.unlink()  # a thumbnail of an earlier version of this file
-        tmp = cache_dir / f".{stem}.{secrets.token_hex(4)}.tmp"
-        tmp.write_bytes(data)
-        os.replace(tmp, cache_dir / f"{stem}.{digest[:16]}{ext}")
+    _write_cached(path, _cache_name(path, max_side, fmt, digest, mime), data)
     return data, mime
 
 

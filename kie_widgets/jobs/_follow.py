@@ -41,6 +41,10 @@ if TYPE_CHECKING:
 _TRANSIENT = (KieTransportError, KieUnavailableError, KieServerError, KieRateLimitError)
 
 
+# One task's downloads waiting to be recorded, and where its entries go.
+_HandIn = tuple[list[tuple["SavedImage", AssetRecord]], "asyncio.Future[list[dict[str, Any]]]"]
+
+
 class RecordGroup:
     """The tasks of one run (a cell, a Studio run, a resume): results that arrive together are
     recorded in one manifest write rather than one write per image.
@@ -60,7 +64,9 @@ class RecordGroup:
         self._write = write
         self._open = parts
         self._linger = linger
-        self._waiting: list[tuple[list[tuple[SavedImage, AssetRecord]], asyncio.Future[list[dict[str, Any]]]]] = []
+        self._waiting: list[
+            tuple[list[tuple[SavedImage, AssetRecord]], asyncio.Future[list[dict[str, Any]]]]
+        ] = []
         self._timer: asyncio.TimerHandle | None = None
         self._writes: set[asyncio.Task[None]] = set()
 
@@ -93,9 +99,7 @@ class RecordGroup:
             self._writes.add(task)
             task.add_done_callback(self._writes.discard)
 
-    async def _write_batch(
-        self, batch: list[tuple[list[tuple[SavedImage, AssetRecord]], asyncio.Future[list[dict[str, Any]]]]]
-    ) -> None:
+    async def _write_batch(self, batch: list[_HandIn]) -> None:
         try:
             try:
                 entries = await self._write([item for items, _ in batch for item in items])
@@ -316,7 +320,7 @@ class FollowMixin:
         return [Asset.from_entry(e, self.manifest) for e in ordered]
 
     async def _download(self, job: Job, url: str) -> SavedImage:
-        from kie_widgets.assets import save_image_stream
+        from kie_widgets.assets import THUMBNAIL_SIDE, save_image_stream
         from kie_widgets.client import Retry, run_with_retry
 
         if self._download_sem is None:
@@ -328,7 +332,10 @@ class FollowMixin:
             try:
                 async with self.api.stream(target) as chunks:
                     return await save_image_stream(
-                        chunks, folder=self.manifest.images_dir, max_bytes=self.max_download_bytes
+                        chunks,
+                        folder=self.manifest.images_dir,
+                        max_bytes=self.max_download_bytes,
+                        preview_side=THUMBNAIL_SIDE,  # the inline thumbnail, from the validating decode
                     )
             except (KieAPIError, KieTransportError) as exc:
                 failed: KieError = exc

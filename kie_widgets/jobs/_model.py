@@ -77,7 +77,9 @@ class PollSchedule:
     early: float = 0.75
     late: float = 1.5
 
-    def interval(self, elapsed: float, rng: random.Random | None = None, expected: float | None = None) -> float:
+    def interval(
+        self, elapsed: float, rng: random.Random | None = None, expected: float | None = None
+    ) -> float:
         """Seconds to wait before the next status read of a task submitted ``elapsed`` seconds ago."""
         return self._gap(elapsed, expected, (rng or _RNG).random())
 

@@ -13,7 +13,6 @@ from kie_widgets.errors import KieValidationError
 from kie_widgets.jobs import PollSchedule, sniff_mime
 from kie_widgets.jobs._inputs import png_from_array
 
-
 KIE_GUIDANCE = PollSchedule(bands=((30.0, 2.0, 3.0), (120.0, 5.0, 10.0), (math.inf, 15.0, 30.0)))
 
 
