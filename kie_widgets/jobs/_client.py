@@ -143,6 +143,8 @@ class KieClient(InputsMixin, FollowMixin):
         """The catalog's plan for this request, with asset-id inputs checked against the manifest."""
         from kie_widgets.catalog import plan as catalog_plan
 
+        if "source_size" not in params:
+            params["source_size"] = self._source_size(params)
         result = catalog_plan(model, prompt, **params)
         missing = [
             Problem(ref.field, f"no asset {ref.source!r} in the manifest", value=ref.source)

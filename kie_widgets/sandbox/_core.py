@@ -513,6 +513,8 @@ class Sandbox:
             prompt=str(fields.get("prompt") or ""),
             params=params,
             inputs=inputs,
+            masks=masks,
+            mask_convention=spec.mask_convention,
             callback_url=body.get("callBackUrl") if isinstance(body.get("callBackUrl"), str) else None,
         )
         missing = [u for u in (*inputs, *masks) if self._fetch_internal(u) is None]
@@ -756,6 +758,10 @@ class Sandbox:
                 return _images.decode(data)
         return None
 
+    def _mask_image(self, task: SandboxTask) -> Image.Image | None:
+        data = self._fetch_internal(task.masks[0]) if task.masks else None
+        return _images.decode(data) if data is not None else None
+
     def _draw(self, task: SandboxTask, index: int) -> Image.Image:
         fields = task.params
         source = self._source_image(task)
@@ -783,6 +789,20 @@ class Sandbox:
                 index=index,
             )
             return _images.remove_background(base)
+        mask = self._mask_image(task) if source is not None else None
+        if source is not None and mask is not None and task.mask_convention is not None:
+            convention = task.mask_convention
+            return _images.masked_edit(
+                source,
+                mask,
+                change=convention.change,
+                channel=convention.channel,
+                drift=task.model_id in _images.DRIFTING_MODELS,
+                model=task.model_name,
+                prompt=task.prompt,
+                caption=caption,
+                index=index,
+            )
         size = _images.target_size(
             fields, long_side=self.config.long_side, source=source.size if source is not None else None
         )

@@ -102,6 +102,9 @@ class SandboxTask:
     callback_url: str | None
     #: the model's wire fields with kie's documented defaults filled in (what the image follows)
     params: dict[str, Any] = field(default_factory=dict)
+    #: mask URLs, and the model's mask convention (catalog data) they are read in
+    masks: tuple[str, ...] = ()
+    mask_convention: Any = None
     fail_code: int | None = None
     fail_message: str | None = None
     failed_at: float | None = None
