@@ -55,6 +55,19 @@ function bytesOf(value) {
   return null;
 }
 
+// Repaint every pixel in the mask colour, opaque where `isOn(pixels, i)` holds and clear elsewhere.
+function repaint(data, isOn) {
+  const px = data.data;
+  for (let i = 0; i < px.length; i += 4) {
+    const on = isOn(px, i);
+    px[i] = 255;
+    px[i + 1] = 40;
+    px[i + 2] = 80;
+    px[i + 3] = on ? 255 : 0;
+  }
+  return data;
+}
+
 async function bitmapOf(bytes, mime) {
   return await createImageBitmap(new Blob([bytes], { type: mime }));
 }
@@ -255,15 +268,11 @@ function render({ model, el }) {
   const invert = () => {
     snapshot();
     const data = mctx.getImageData(0, 0, width, height);
-    const px = data.data;
-    for (let i = 0; i < px.length; i += 4) {
-      const on = px[i + 3] < 128;
-      px[i] = 255;
-      px[i + 1] = 40;
-      px[i + 2] = 80;
-      px[i + 3] = on ? 255 : 0;
-    }
-    mctx.putImageData(data, 0, 0);
+    mctx.putImageData(
+      repaint(data, (px, i) => px[i + 3] < 128),
+      0,
+      0,
+    );
     markDirty(true);
   };
   const clear = () => {
@@ -334,16 +343,13 @@ function render({ model, el }) {
       const tmp = canvas(width, height, "");
       const tctx = tmp.getContext("2d", { willReadFrequently: true });
       tctx.drawImage(bitmap, 0, 0, width, height);
+      // Python sends white = change on black; the overlay shows it in the mask colour.
       const data = tctx.getImageData(0, 0, width, height);
-      const px = data.data;
-      for (let i = 0; i < px.length; i += 4) {
-        const on = px[i] >= 128;
-        px[i] = 255;
-        px[i + 1] = 40;
-        px[i + 2] = 80;
-        px[i + 3] = on ? 255 : 0;
-      }
-      mctx.putImageData(data, 0, 0);
+      mctx.putImageData(
+        repaint(data, (px, i) => px[i] >= 128),
+        0,
+        0,
+      );
     }
     markDirty(false);
   };
