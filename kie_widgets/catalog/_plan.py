@@ -56,6 +56,8 @@ _ASSET_ID = re.compile(r"^img-\d{3,}$")
 # Modes whose output shape is theirs to choose (or is the point of the job): no shape is kept.
 _SHAPE_FREE_MODES = ("reference", "reframe", "upscale", "remove-background", "layer-decomposition")
 _AUTO = ("auto", "match_input_image")
+# How a mask passed to plan() is read: ours (white = change) or already the model's own convention.
+_MASK_CONVENTIONS = ("kie_widgets", "model")
 # Ratios within 2 % of each other count as the same shape (1920×1080 is 16:9).
 _SAME_SHAPE = math.log(1.02)
 
@@ -140,9 +142,10 @@ def plan(model: str | ModelSpec, prompt: str | None = None, **params: Any) -> Pl
     come back in ``Plan.warnings``.
 
     ``mask`` is read in kie_widgets' convention (white = change) unless it carries its own
-    (``kie_mask_convention``, as ``MaskEditor.mask_for`` output does); the plan records the conversion
-    to the model's convention. ``source_size=(width, height)`` of the image being edited (data read
-    by the caller, never sent) lets an edit keep the source's shape when no aspect ratio is given.
+    (``kie_mask_convention``, as ``MaskEditor.mask_for`` output does) or ``mask_convention="model"``
+    says it is already in the model's; the plan records the conversion to the model's convention.
+    ``source_size=(width, height)`` of the image being edited (data read by the caller, never sent)
+    lets an edit keep the source's shape when no aspect ratio is given.
     """
     if prompt is not None:
         params["prompt"] = prompt
@@ -293,7 +296,12 @@ class _Planner:
         spec = self.spec
         wanted = spec.mask_convention or OUR_MASK
         given = getattr(mask, "kie_mask_convention", None)
-        if not isinstance(given, MaskConvention):
+        stated = self.raw.get("mask_convention", "kie_widgets")
+        if stated not in _MASK_CONVENTIONS:
+            self.problem("mask_convention", "is not a mask convention", stated, ", ".join(_MASK_CONVENTIONS))
+        if stated == "model":
+            given = wanted  # a file made for this model as its docs say (4o: black = change)
+        elif not isinstance(given, MaskConvention):
             given = OUR_MASK
         # The image the mask belongs to is the one in the model's single-image field (4o: filesUrl[0]).
         target = self.fields.get(spec.wire.get("image", ""))
@@ -575,7 +583,7 @@ class _Planner:
     def extras(self) -> None:
         """Model-specific fields pass by their own wire names; anything else is a typo to report."""
         known = set(self.spec.field_names)
-        handled = {*UNIFIED, "negative_presets", "callBackUrl", "source_size"}
+        handled = {*UNIFIED, "negative_presets", "callBackUrl", "source_size", "mask_convention"}
         for key, value in self.raw.items():
             if key in handled:
                 continue

@@ -216,15 +216,32 @@ function render({ model, el }) {
     }
     event.preventDefault();
   });
+  const ring = (point) => {
+    // The brush's outline follows the pointer, so its size on screen is visible before painting.
+    gctx.clearRect(0, 0, width, height);
+    if (tool !== "brush" && tool !== "eraser") return;
+    gctx.beginPath();
+    gctx.arc(point[0], point[1], model.get("brush_size") / 2, 0, 2 * Math.PI);
+    gctx.lineWidth = Math.max(1, 1 / zoom);
+    gctx.strokeStyle = "rgba(255, 255, 255, 0.9)";
+    gctx.stroke();
+  };
+  ghost.addEventListener("pointerleave", () => {
+    if (!drag) gctx.clearRect(0, 0, width, height);
+  });
   ghost.addEventListener("pointermove", (event) => {
-    if (!drag) return;
     const point = at(event);
+    if (!drag) {
+      ring(point);
+      return;
+    }
     if (tool === "pan") {
       viewport.scrollLeft -= event.clientX - drag.scroll[0];
       viewport.scrollTop -= event.clientY - drag.scroll[1];
       drag.scroll = [event.clientX, event.clientY];
     } else if (tool === "brush" || tool === "eraser") {
       dab(drag.last, point);
+      ring(point);
     } else {
       gctx.clearRect(0, 0, width, height);
       gctx.fillStyle = "rgba(255, 40, 80, 0.35)";
@@ -372,6 +389,20 @@ function render({ model, el }) {
   model.on("change:status", showStatus);
   model.on("change:brush_size", sync);
   model.on("change:overlay_opacity", sync);
+
+  // Ctrl/Cmd+Z undoes, Ctrl/Cmd+Shift+Z or Ctrl+Y redoes, while the editor has the focus.
+  root.tabIndex = 0;
+  // Lumino (JupyterLab, Notebook 7) leaves keys inside such an element to it, instead of undoing cells.
+  root.dataset.lmSuppressShortcuts = "true";
+  root.addEventListener("keydown", (event) => {
+    if (!(event.ctrlKey || event.metaKey)) return;
+    const key = event.key.toLowerCase();
+    if (key === "z" && !event.shiftKey) restore(undo, redo);
+    else if (key === "y" || (key === "z" && event.shiftKey)) restore(redo, undo);
+    else return;
+    event.preventDefault();
+    event.stopPropagation();
+  });
 
   root.append(toolbar, actions, viewport, status);
   el.append(root);

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kie_widgets.catalog import OUR_MASK, MaskConvention, all_specs, plan
+from kie_widgets.errors import KieValidationError
 
 MASK_MODELS = sorted({s.display_name for s in all_specs() if s.mask})
 
@@ -109,3 +110,13 @@ def test_source_size_is_never_sent() -> None:
     p = plan("Seedream 4.5 Edit", "x", images=[b"image"], source_size=(800, 800))
     assert "source_size" not in str(p.body)
     assert "source_size" not in p.params
+
+
+def test_a_mask_made_for_the_model_is_sent_unconverted_when_told() -> None:
+    """mask_convention='model' reads the mask in the model's own convention; an unknown value is refused."""
+    p = plan("4o Image", "x", images=[b"image"], mask=b"mask", mask_convention="model")
+    ref = next(u for u in p.uploads if u.field == "mask")
+    assert ref.mask is not None
+    assert ref.mask.given == ref.mask.wanted
+    with pytest.raises(KieValidationError, match="mask_convention"):
+        plan("4o Image", "x", images=[b"image"], mask=b"mask", mask_convention="black")
