@@ -143,6 +143,8 @@ class KieClient(InputsMixin, FollowMixin):
         """The catalog's plan for this request, with asset-id inputs checked against the manifest."""
         from kie_widgets.catalog import plan as catalog_plan
 
+        if "source_size" not in params:
+            params["source_size"] = self._source_size(params)
         result = catalog_plan(model, prompt, **params)
         self._check_assets(result)
         return result
@@ -151,6 +153,8 @@ class KieClient(InputsMixin, FollowMixin):
         """The plans that make ``n`` images (``catalog.plan_request``), asset-id inputs checked."""
         from kie_widgets.catalog import plan_request
 
+        if "source_size" not in params:
+            params["source_size"] = self._source_size(params)
         plans = plan_request(model, prompt, **params)
         self._check_assets(plans[0])
         return plans
@@ -192,7 +196,10 @@ class KieClient(InputsMixin, FollowMixin):
         emit = self._emitter(on_status, self.clock.monotonic())
         emit("planning", model, message="checking the request")
         try:
-            plans = self.plan_request(model, prompt, n=n, images=images, mask=mask, **params)
+            # Off the loop: planning reads image headers and the manifest.
+            plans = await asyncio.to_thread(
+                self.plan_request, model, prompt, n=n, images=images, mask=mask, **params
+            )
         except KieError as exc:
             emit("failed", model, message=str(exc))
             raise
