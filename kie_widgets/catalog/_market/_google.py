@@ -47,7 +47,7 @@ PNG_JPG = ("png", "jpg")
 
 
 def models() -> list[ModelSpec]:
-    """Google: Imagen 4 and Nano Banana."""
+    """Google: Imagen 4 and Nano Banana (1, Pro, 2, 2.1, 2 Lite)."""
     seed_str = text("seed", 500)
     seed_note = (
         "seed: a string ≤500 chars on imagen4/ultra but an integer on imagen4-fast "
@@ -56,6 +56,13 @@ def models() -> list[ModelSpec]:
     nano_note = "image_size is the older name of aspect_ratio; both listed by [SNAP], we send aspect_ratio"
     nano_common = (prompt(5000), choice("aspect_ratio", R_NANO, "1:1"), choice("image_size", R_NANO, "1:1"))
     nano_format = choice("output_format", PNG_JPEG, "png")
+    nano_2_fields = (
+        prompt(20000),
+        choice("aspect_ratio", R_NANO_2, "auto"),
+        urls("image_input", 14, 30.0, required=False),
+        choice("output_format", PNG_JPG, "jpg"),
+        choice("resolution", RES_124, "1K"),
+    )
     return [
         # Imagen 4 (kie-api.md §5.1)
         market(
@@ -139,13 +146,7 @@ def models() -> list[ModelSpec]:
             "nano-banana-2",
             "Nano Banana 2",
             "text-to-image",
-            (
-                prompt(20000),
-                choice("aspect_ratio", R_NANO_2, "auto"),
-                urls("image_input", 14, 30.0, required=False),
-                choice("output_format", PNG_JPG, "jpg"),
-                choice("resolution", RES_124, "1K"),
-            ),
+            nano_2_fields,
             Price(
                 8,
                 tier_field="resolution",
@@ -155,6 +156,28 @@ def models() -> list[ModelSpec]:
             modes=("text-to-image", "edit", "reference"),
             input_required=True,
             timeout=420.0,
+        ),
+        market(
+            "nano-banana-2-1",
+            "Nano Banana 2.1",
+            "text-to-image",
+            nano_2_fields,
+            Price(
+                4,
+                tier_field="resolution",
+                tiers={"1K": 4, "2K": 6, "4K": 9},
+                source="one peer's kie measurement: US$0.02 at 1K, 0.03 (2K) and 0.045 (4K) as listed "
+                "— 4/6/9 cr, half Nano Banana 2's price (UNSURE: no pricingDesc captured)",
+            ),
+            aliases=("nano-banana-2.1", "Nano Banana 2 1"),
+            modes=("text-to-image", "edit", "reference"),
+            input_required=True,
+            timeout=420.0,
+            age="new",
+            notes=(
+                "schema: Nano Banana 2's body under a new id, per two peers (a changelog and an MCP tool "
+                "description); kie's own page was not in the searchable corpora — UNSURE",
+            ),
         ),
         market(
             "nano-banana-2-lite",
