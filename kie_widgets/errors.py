@@ -12,6 +12,7 @@
     │   ├── KieNotFoundError         404: unknown endpoint or task id
     │   ├── KieRequestError          400/405/422/451/505: kie refused the request as sent
     │   ├── KieRateLimitError        429: rejected, not queued; safe to send again later
+    │   ├── KieUsageCapError         433: the key's own usage cap (hourly, daily, total) is reached
     │   ├── KieUnavailableError      455/550 and HTTP 5xx: maintenance or overload; try later
     │   ├── KieServerError           500 in the envelope
     │   └── KieTaskFailedError       the task ran and failed (fail state, 501, 408)
@@ -182,6 +183,12 @@ class KieRateLimitError(KieAPIError):
         super().__init__(message, **kwargs)
 
 
+class KieUsageCapError(KieAPIError):
+    """The API key reached a usage cap set for it at kie.ai (433); nothing was created."""
+
+    hint = "Nothing was created; raise the key's cap at https://kie.ai/api-key or use another key."
+
+
 class KieUnavailableError(KieAPIError):
     """kie is in maintenance or overloaded (455, 550, HTTP 5xx)."""
 
@@ -286,6 +293,7 @@ __all__ = [
     "KieTaskFailedError",
     "KieTransportError",
     "KieUnavailableError",
+    "KieUsageCapError",
     "KieValidationError",
     "KieWaitTimeoutError",
     "Problem",
