@@ -355,8 +355,10 @@ class KieClient(InputsMixin, FollowMixin):
             "parents": prepared.parents,
             "negative_prompt": plan.params.get("negative_prompt"),
             "seed": plan.params.get("seed"),
-            "credits": plan.estimated_credits,
+            # A raw plan's estimate is not a price: record none rather than a made-up 0.
+            "credits": None if plan.unvalidated else plan.estimated_credits,
             "batch": prepared.batch,
+            "unvalidated": plan.unvalidated or None,
         }
         journal_context = {**prepared.context, "record": record}
         submission = asyncio.ensure_future(self._submit(plan, body, prepared.recipe, journal_context))

@@ -195,7 +195,8 @@ class FollowMixin:
             if isinstance(result, BaseException):
                 errors.append(result)
                 continue
-            entries[url] = await self._record(job, url, result, share)
+            group = _layer_group(job, status.result_urls, url)
+            entries[url] = await self._record(job, url, result, share, group)
         for err in errors:
             if not isinstance(err, Exception):
                 raise err
@@ -237,7 +238,14 @@ class FollowMixin:
         assert last_error is not None
         raise last_error
 
-    async def _record(self, job: Job, url: str, saved: SavedImage, credits: float | None) -> dict[str, Any]:
+    async def _record(
+        self,
+        job: Job,
+        url: str,
+        saved: SavedImage,
+        credits: float | None,
+        layer_group: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
         rec = job.record
         extra: dict[str, Any] = {
             "task_id": job.task_id,
@@ -251,6 +259,8 @@ class FollowMixin:
             "recipe": job.recipe,
             "source_url": url,
             "batch": rec.get("batch"),
+            "unvalidated": rec.get("unvalidated"),
+            "layer_group": layer_group,
         }
         extra.update({k: job.context[k] for k in CONTEXT_KEYS if job.context.get(k) is not None})
         extra = {k: v for k, v in extra.items() if v is not None}
@@ -309,6 +319,17 @@ class FollowMixin:
             self._record_lock = asyncio.Lock()
         async with self._record_lock:
             return await asyncio.to_thread(getattr(self.manifest, method), *args, **kwargs)
+
+
+def _layer_group(job: Job, urls: Sequence[str], url: str) -> dict[str, Any] | None:
+    """For a layer decomposition: which group (the task) a result belongs to, and its place in it.
+
+    kie returns the base image first, then the transparent layers (the order the sandbox emulates;
+    kie's docs do not say it outright).
+    """
+    if job.operation != "layer-decomposition":
+        return None
+    return {"id": job.task_id, "index": list(urls).index(url), "count": len(urls)}
 
 
 def _age_seconds(created_at: Any) -> float:

@@ -24,7 +24,10 @@ def dry_run_text(planned: Sequence[Any], *, force: bool) -> str:
         lines.extend(f"  {ref.placeholder} <- {ref.field}: {ref.source}" for ref in first.uploads)
     total = sum(p.estimated_credits for p in planned)
     images = sum(p.n for p in planned)
-    lines.append(f"estimated cost: {total:g} credits for {images} image(s)")
+    if first.unvalidated:
+        lines.append("estimated cost: unknown (the catalog does not price a raw request)")
+    else:
+        lines.append(f"estimated cost: {total:g} credits for {images} image(s)")
     if force:
         lines.append("--force: would send even if this recipe was made before")
     else:

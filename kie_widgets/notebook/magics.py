@@ -62,6 +62,7 @@ Options (each has a short form):
   -w, --wait / -W, --no-wait   block until done (default) / return at once, output fills in later
   -t, --timeout SECONDS  stop waiting after this long (the task continues; %kie_image resume)
   -x, --set KEY=VALUE    any model-specific field, e.g. --set output_format=png (repeatable)
+      --raw              a kie model id the catalog lacks: prompt and --set fields sent unchecked
   -h, --help             this help; `%kie_image history --help` etc. for the subcommands
 
 Re-running an unchanged cell reuses the recorded result (no credits) unless --force.
@@ -228,6 +229,8 @@ class KieMagics(Magics):
         jobs: list[CellJob] = []
         for (model, params), planned in zip(requests, plans, strict=True):
             label = planned[0].display_name
+            if planned[0].unvalidated:  # said on every run: nothing but kie checks a raw request
+                label += " (raw: unvalidated, cost unknown)"
             status = ui.StatusLine(label, live=live)
             job = CellJob(
                 model=model,

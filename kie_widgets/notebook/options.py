@@ -119,6 +119,12 @@ def generate_parser() -> MagicArgumentParser:
     parser.add_argument("-n", "--n", type=int, metavar="COUNT", help="Number of images.")
     parser.add_argument("-N", "--negative", metavar="TEXT", help="Negative prompt: what to leave out.")
     parser.add_argument(
+        "--raw",
+        action="store_true",
+        help="For a kie model id the catalog does not know yet: send the prompt and the --set fields "
+        "as its input, unchecked (cost unknown).",
+    )
+    parser.add_argument(
         "-P",
         "--preset",
         action="append",
@@ -324,6 +330,8 @@ def parse_generate(line: str, *, help_only: bool = False) -> GenerateArgs | None
         params["negative_prompt"] = args.negative
     if args.seed is not None:
         params["seed"] = args.seed
+    if args.raw:
+        params["raw"] = True
     return GenerateArgs(
         models=split_models(args.model),
         prompt=args.prompt,

@@ -435,16 +435,18 @@ class Sandbox:
             return self._envelope(400, "Request body is not valid JSON")
         if not isinstance(body, dict):
             return self._envelope(400, "Request body must be a JSON object")
-        from kie_widgets.catalog import spec_for_request
+        from kie_widgets.catalog import raw_spec, spec_for_request
 
         model = body.get("model")
         if family == "market" and not model:
             return self._envelope(422, "model is required")
+        # A model this kie knows and the catalog does not: nothing to check its fields against.
+        extra = family == "market" and isinstance(model, str) and model in self.config.extra_models
         try:
-            spec = spec_for_request(endpoint, body)
+            spec = raw_spec(str(model)) if extra else spec_for_request(endpoint, body)
         except KieValidationError as exc:  # an unknown model; other catalog errors are sandbox bugs
             return self._envelope(422, f"model not supported: {model!r}" if model else str(exc))
-        problems = spec.check_wire(body)
+        problems = [] if extra else spec.check_wire(body)
         if problems:
             text = "; ".join(problems)
             if family == "flux-kontext" and "safetyTolerance" in text:
@@ -508,7 +510,8 @@ class Sandbox:
             body=body,
             created=now,
             phases=self.config.durations(spec.id),
-            n=max(1, int(spec.outputs(body))),
+            # kie decides how many layers a decomposition returns; the catalog can only estimate.
+            n=self.config.layers if spec.mode == "layer-decomposition" else max(1, int(spec.outputs(body))),
             price=price,
             fmt=fmt,
             prompt=str(fields.get("prompt") or ""),
