@@ -170,7 +170,10 @@ def shorthand_parser(name: str) -> MagicArgumentParser:
 
 def list_parser() -> MagicArgumentParser:
     """The parser for ``%kie_image list [FILTER]``."""
-    parser = _parser("kie_image list", "List the models: name, kie id, modes, ratios, price, inputs.")
+    parser = _parser(
+        "kie_image list",
+        "List the models: name, kie id, new or older, price (--wide: modes, ratios, inputs).",
+    )
     parser.add_argument("filter", nargs="*", metavar="TEXT", help="Keep models whose name/id/mode match.")
     parser.add_argument("--mode", metavar="MODE", help="Only this mode (text-to-image, edit, upscale, ...).")
     parser.add_argument(
@@ -178,6 +181,11 @@ def list_parser() -> MagicArgumentParser:
         dest="capability",
         metavar="CAPABILITY",
         help="Only models that take this (negative_prompt, seed, mask, images, ...).",
+    )
+    parser.add_argument(
+        "--wide",
+        action="store_true",
+        help="All columns (modes, aspect ratios, full prices, inputs); the default fits 100 columns.",
     )
     return parser
 
