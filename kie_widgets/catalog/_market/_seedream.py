@@ -80,6 +80,39 @@ def _pair(
     return t2i, edit
 
 
+def _layers(
+    model_id: str,
+    name: str,
+    image_note: str,
+    prompt_field: Field,
+    price: Price,
+    *,
+    extra: tuple[Field, ...] = (),
+    **more: Any,
+) -> ModelSpec:
+    """A Seedream layer decomposition: one source image in, a base image plus PNG layers out."""
+    return market(
+        model_id,
+        name,
+        "layer-decomposition",
+        (
+            url("image_url", 30.0, mimes=(), note=image_note),
+            choice(
+                "output_format", PNG_JPEG, "jpeg", note="applies to the base image; layers are always PNG"
+            ),
+            prompt_field,
+            choice("size", ("auto", "1K", "1.5K", "2K"), "auto"),
+            *extra,
+        ),
+        price,
+        wire={"resolution": "size", "aspect_ratio": None},
+        input_required=True,
+        timeout=600.0,
+        notes=("layer count is decided by kie; outputs() counts 1 (the base image) for estimates",),
+        **more,
+    )
+
+
 def models() -> list[ModelSpec]:
     """ByteDance Seedream 3.0 to 5 Pro, and 5.0 Flash."""
     v4_count = (
@@ -238,68 +271,36 @@ def models() -> list[ModelSpec]:
                 "a flat price: the resolution does not change the cost",
             ),
         ),
-        market(
+        _layers(
             "seedream/5-flash-layer-decomposition",
             "Seedream 5.0 Flash Layer Decomposition",
-            "layer-decomposition",
-            (
-                url(
-                    "image_url",
-                    30.0,
-                    mimes=(),
-                    note="limits not published for Flash; 30 MB as for the Pro decomposition (UNSURE)",
-                ),
-                choice(
-                    "output_format", PNG_JPEG, "jpeg", note="applies to the base image; layers are always PNG"
-                ),
-                prompt(
-                    5000,
-                    required=False,
-                    min_len=3,
-                    note="optional; when given, at least 3 characters; may carry <bbox>x1 y1 x2 y2</bbox>",
-                ),
-                choice("size", ("auto", "1K", "1.5K", "2K"), "auto"),
-                nsfw(),
+            "limits not published for Flash; 30 MB as for the Pro decomposition (UNSURE)",
+            prompt(
+                5000,
+                required=False,
+                min_len=3,
+                note="optional; when given, at least 3 characters; may carry <bbox>x1 y1 x2 y2</bbox>",
             ),
             Price(
                 3.24,
                 source="[ELI] pricing.mjs: 3.24 cr per output layer, the base included, any size; we "
                 "estimate one unit — UNSURE",
             ),
+            extra=(nsfw(),),
             aliases=("Seedream Flash Layers", "flash layer decomposition"),
-            wire={"resolution": "size", "aspect_ratio": None},
-            input_required=True,
-            timeout=600.0,
             age="new",
-            notes=("layer count is decided by kie; outputs() counts 1 (the base image) for estimates",),
             docs="https://docs.kie.ai/market/seedream/5-flash-layer-decomposition.md",
         ),
-        market(
+        _layers(
             "seedream/5-pro-layer-decomposition",
             "Seedream 5 Pro Layer Decomposition",
-            "layer-decomposition",
-            (
-                url(
-                    "image_url",
-                    30.0,
-                    mimes=(),
-                    note="≤30 MB, 262,144–36,000,000 pixels, aspect 1:16–16:1, no HEIC",
-                ),
-                choice(
-                    "output_format", PNG_JPEG, "jpeg", note="applies to the base image; layers are always PNG"
-                ),
-                prompt(5000, required=False, min_len=0, note="may carry <bbox>x1 y1 x2 y2</bbox> (0–1000)"),
-                choice("size", ("auto", "1K", "1.5K", "2K"), "auto"),
-            ),
+            "≤30 MB, 262,144–36,000,000 pixels, aspect 1:16–16:1, no HEIC",
+            prompt(5000, required=False, min_len=0, note="may carry <bbox>x1 y1 x2 y2</bbox> (0–1000)"),
             Price(
                 7,
                 source="no published price; assumed equal to Seedream 5 Pro 1K (7 cr), billed per output "
                 "layer per [ELI] — we estimate one unit",
             ),
             aliases=("Seedream Layers", "layer decomposition"),
-            wire={"resolution": "size", "aspect_ratio": None},
-            input_required=True,
-            timeout=600.0,
-            notes=("layer count is decided by kie; outputs() counts 1 (the base image) for estimates",),
         ),
     ]
