@@ -110,7 +110,11 @@ class KieModelNotFoundError(KieValidationError):
             value=name,
             allowed=allowed,
         )
-        super().__init__([problem], hint="`kie_widgets.models()` lists every model.")
+        super().__init__(
+            [problem],
+            hint="`kie_widgets.models()` lists every model; a kie model id the catalog does not know "
+            "yet can be sent unchecked with input={...} or raw=True (--raw in the magic).",
+        )
 
 
 class KieAPIError(KieError):

@@ -176,7 +176,8 @@ class KieClient(InputsMixin, FollowMixin):
         """Make ``n`` images with ``model`` and return them as recorded ``Asset`` objects.
 
         A model that makes one image per request gets ``n`` concurrent requests. If some fail, every
-        success is still downloaded and recorded, and ``KieBatchError`` carries both.
+        success is still downloaded and recorded, and ``KieBatchError`` carries both. ``input={...}``
+        (or ``raw=True``) sends a kie model id the catalog does not know as written (see ``plan``).
         """
         started = self.clock.monotonic()
         emit = self._emitter(on_status, started)
