@@ -345,6 +345,16 @@ def test_raw_cell_sends_set_fields_unchecked_and_records_unvalidated(
     assert entry["kie"]["unvalidated"] is True
 
 
+def test_layer_decomposition_cell_shows_its_results_as_one_group(shell: Shell) -> None:
+    """A decomposition of img-001 is captioned as its base image and layers, every image shown."""
+    ip, rec = shell
+    _cell(ip, "Imagen 4", "a lighthouse on a cliff")
+    rec.outputs.clear()
+    _cell(ip, "Seedream 5.0 Flash Layer Decomposition --image img-001 --out parts")
+    assert [a.id for a in ip.user_ns["parts"]] == ["img-002", "img-003", "img-004"]
+    assert "layers of img-001: base image + 2 transparent layers" in rec.texts()
+
+
 def test_near_miss_model_in_a_cell_suggests_and_sends_nothing(shell: Shell, fast_sandbox: Any) -> None:
     """A misspelt id without --raw is a UsageError with the close ids; kie receives nothing."""
     ip, _ = shell
