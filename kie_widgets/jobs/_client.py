@@ -359,8 +359,9 @@ class KieClient(InputsMixin, FollowMixin):
             # A raw plan's estimate is not a price: record none rather than a made-up 0.
             "credits": None if plan.unvalidated else plan.estimated_credits,
             "batch": prepared.batch,
-            "unvalidated": plan.unvalidated or None,
         }
+        if plan.unvalidated:
+            record["unvalidated"] = True
         journal_context = {**prepared.context, "record": record}
         submission = asyncio.ensure_future(self._submit(plan, body, prepared.recipe, journal_context))
         try:
