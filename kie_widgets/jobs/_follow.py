@@ -194,7 +194,8 @@ class FollowMixin:
             if isinstance(result, BaseException):
                 errors.append(result)
                 continue
-            entries[url] = await self._record(job, url, result, share)
+            group = _layer_group(job, status.result_urls, url)
+            entries[url] = await self._record(job, url, result, share, group)
         for err in errors:
             if not isinstance(err, Exception):
                 raise err
@@ -242,8 +243,17 @@ class FollowMixin:
                 what=f"download of task {job.task_id}'s result",
             )
 
-    async def _record(self, job: Job, url: str, saved: SavedImage, credits: float | None) -> dict[str, Any]:
-        record = dataclasses.replace(job.record, task_id=job.task_id, source_url=url, credits=credits)
+    async def _record(
+        self,
+        job: Job,
+        url: str,
+        saved: SavedImage,
+        credits: float | None,
+        layer_group: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        record = dataclasses.replace(
+            job.record, task_id=job.task_id, source_url=url, credits=credits, layer_group=layer_group
+        )
         if not record.prompt:
             prompt = _operation_prompt(record.operation, record.parents or ())
             record = dataclasses.replace(record, prompt=prompt)
@@ -296,6 +306,17 @@ class FollowMixin:
             self._record_lock = asyncio.Lock()
         async with self._record_lock:
             return await asyncio.to_thread(getattr(self.manifest, method), *args, **kwargs)
+
+
+def _layer_group(job: Job, urls: Sequence[str], url: str) -> dict[str, Any] | None:
+    """For a layer decomposition: which group (the task) a result belongs to, and its place in it.
+
+    kie returns the base image first, then the transparent layers (the order the sandbox emulates;
+    kie's docs do not say it outright).
+    """
+    if job.operation != "layer-decomposition":
+        return None
+    return {"id": job.task_id, "index": list(urls).index(url), "count": len(urls)}
 
 
 def _age_seconds(created_at: Any) -> float:
