@@ -13,9 +13,12 @@ their entries. It never deletes an image, never changes an id and never edits a 
 from __future__ import annotations
 
 import contextlib
+import os
+import stat
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +26,8 @@ from kie_widgets.assets import meta
 from kie_widgets.assets._store import stale_temp_files
 from kie_widgets.assets.images import EXTENSIONS, sha256_file
 from kie_widgets.assets.manifest import Manifest
-from kie_widgets.assets.record import CARRIED_KEYS, AssetRecord
+from kie_widgets.assets.record import CARRIED_KEYS
+from kie_widgets.assets.schema import EXTRA_KEY
 from kie_widgets.assets.thumbs import THUMBS_DIRNAME
 
 _IMAGE_SUFFIXES = {*EXTENSIONS.values(), ".jpeg"}
@@ -115,9 +119,15 @@ def _chain_problems(images: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return problems
 
 
-def verify(manifest: Manifest | str | Path | None = None, *, repair: bool = False) -> VerifyReport:
-    """Check the manifest against the assets folder; with ``repair=True`` apply the safe fixes."""
+def verify(
+    manifest: Manifest | str | Path | None = None, *, repair: bool = False, hash_all: bool = False
+) -> VerifyReport:
+    """Check the manifest against the assets folder; with ``repair=True`` apply the safe fixes.
 
+    A file is hashed only if it may have changed since it was recorded: its size differs from the
+    recorded one, or it was modified after the entry's ``created_at`` (a recorded file is written
+    before its entry). ``hash_all=True`` hashes every file, for changes that kept size and time.
+    """
     if not isinstance(manifest, Manifest):
         manifest = Manifest(manifest)
     report = VerifyReport(manifest=manifest.path)
@@ -128,28 +138,37 @@ def verify(manifest: Manifest | str | Path | None = None, *, repair: bool = Fals
     report.duplicate_ids = sorted(i for i, n in ids.items() if n > 1)
     report.broken_chains = _chain_problems(images)
 
-    recorded: set[Path] = set()
+    recorded: set[str] = set()
     for entry in images:
-        path = manifest.resolve_filename(entry.get("filename"))
-        if path is None:
+        filename = entry.get("filename")
+        path = _absolute(manifest, filename)
+        try:
+            st = os.stat(path) if path is not None else None
+        except OSError:
+            st = None
+        if path is None or st is None or not stat.S_ISREG(st.st_mode):
             report.missing_files.append(entry)
             continue
-        recorded.add(path.resolve())
-        expected = AssetRecord.from_entry(entry).sha256
-        if expected and sha256_file(path) != expected:
-            report.hash_mismatches.append({"id": entry.get("id"), "filename": entry.get("filename")})
-        elif repair and not meta.sidecar_path(path).exists() and path.is_relative_to(manifest.images_dir):
+        recorded.add(os.path.normpath(path))
+        # Read straight from the extras, not through AssetRecord: at 50,000 entries building a
+        # record per entry would cost more than the rest of this loop.
+        extra = entry.get(EXTRA_KEY)
+        extra = extra if isinstance(extra, dict) else {}
+        expected = extra.get("sha256")
+        check = expected and (hash_all or _may_have_changed(st, extra.get("bytes"), entry.get("created_at")))
+        if check and sha256_file(path) != expected:
+            report.hash_mismatches.append({"id": entry.get("id"), "filename": filename})
+            continue
+        if repair and not meta.sidecar_path(path).exists() and path.is_relative_to(manifest.images_dir):
             with contextlib.suppress(OSError):
                 meta.write_sidecar(path, entry)
                 report.repaired.append(f"wrote the sidecar of {entry.get('id')}")
 
-    if manifest.images_dir.is_dir():
-        for path in sorted(manifest.images_dir.rglob("*")):
-            rel = path.relative_to(manifest.images_dir)
-            if any(part.startswith(".") for part in rel.parts) or not path.is_file():
-                continue
-            if path.suffix.lower() in _IMAGE_SUFFIXES and path.resolve() not in recorded:
-                report.unrecorded_files.append(path)
+    unrecorded = [p for p in _image_files(manifest.images_dir) if os.path.normpath(p) not in recorded]
+    if unrecorded:
+        # Symlinks or ``..`` may name one file two ways; only these few need the slower comparison.
+        resolved = {Path(p).resolve() for p in recorded}
+        report.unrecorded_files = sorted(p for p in unrecorded if p.resolve() not in resolved)
 
     report.pending_tasks = manifest.pending()
     folder = manifest.path.parent
@@ -167,6 +186,40 @@ def verify(manifest: Manifest | str | Path | None = None, *, repair: bool = Fals
     if repair:
         _repair(manifest, report)
     return report
+
+
+def _absolute(manifest: Manifest, filename: Any) -> Path | None:
+    if not isinstance(filename, str) or not filename:
+        return None
+    path = Path(filename)
+    return path if path.is_absolute() else manifest.root / path
+
+
+def _may_have_changed(st: os.stat_result, recorded_bytes: Any, created_at: Any) -> bool:
+    """Whether a recorded file's stat allows that its bytes changed after it was recorded."""
+    if not isinstance(recorded_bytes, int) or st.st_size != recorded_bytes or not isinstance(created_at, str):
+        return True
+    try:
+        created = datetime.fromisoformat(created_at.replace("Z", "+00:00"))
+    except ValueError:
+        return True
+    if created.tzinfo is None:
+        return True
+    # created_at is cut to the millisecond: allow that much.
+    return st.st_mtime_ns > int(created.timestamp() * 1_000_000_000) + 1_000_000
+
+
+def _image_files(folder: Path) -> list[Path]:
+    """Image files under ``folder``, skipping hidden files and folders (thumbnails, temp files)."""
+    found: list[Path] = []
+    if not folder.is_dir():
+        return found
+    for top, dirs, files in os.walk(folder):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        for name in files:
+            if not name.startswith(".") and os.path.splitext(name)[1].lower() in _IMAGE_SUFFIXES:
+                found.append(Path(top, name))
+    return found
 
 
 def _repair(manifest: Manifest, report: VerifyReport) -> None:

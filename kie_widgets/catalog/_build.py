@@ -10,6 +10,7 @@ from kie_widgets.catalog._schema import (
     ENDPOINT_MARKET,
     JPW,
     Field,
+    MaskConvention,
     ModelSpec,
     Price,
     Rule,
@@ -42,10 +43,15 @@ def prompt(
 
 
 def text(
-    name: str, max_len: int | None = None, *, min_len: int | None = None, required: bool = False
+    name: str,
+    max_len: int | None = None,
+    *,
+    min_len: int | None = None,
+    required: bool = False,
+    note: str = "",
 ) -> Field:
     """A free-text string field."""
-    return Field(name, "string", required=required, max_length=max_len, min_length=min_len)
+    return Field(name, "string", required=required, max_length=max_len, min_length=min_len, note=note)
 
 
 def choice(
@@ -188,7 +194,7 @@ def market(
     output_limit: int | None = None,
     outputs_rule: Callable[[Mapping[str, Any]], int] | None = None,
     rules: tuple[Rule, ...] = (),
-    mask_convention: str | None = None,
+    mask_convention: MaskConvention | None = None,
     input_required: bool = False,
     plan_defaults: Mapping[str, Any] | None = None,
     count_in_prompt: bool = False,
@@ -196,6 +202,7 @@ def market(
     notes: tuple[str, ...] = (),
     unsure: bool = False,
     docs: str = "",
+    age: str = "",
 ) -> ModelSpec:
     """A Market (``jobs/createTask``) model spec with its unified mapping derived from its fields."""
     w = derive_wire(fields, wire)
@@ -226,4 +233,5 @@ def market(
         notes=notes,
         unsure=unsure,
         docs=docs,
+        age=age,
     )

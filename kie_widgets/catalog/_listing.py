@@ -53,10 +53,11 @@ def _row(specs: list[ModelSpec]) -> dict[str, Any]:
         "negative_prompt": first.negative_prompt,
         "seed": first.seed,
         "mask": any(s.mask for s in specs),
-        "mask_convention": next((s.mask_convention for s in specs if s.mask_convention), None),
+        "mask_convention": next((s.mask_convention.describe() for s in specs if s.mask_convention), None),
         "max_outputs": first.max_outputs,
         "default_timeout": first.default_timeout,
         "unsure": first.unsure,
+        "age": first.age,
     }
 
 
@@ -68,6 +69,9 @@ def models(
     search: str | None = None,
 ) -> list[dict[str, Any]]:
     """Every model as a plain dict row (name, id, modes, aspect_ratios, price, negative_prompt, mask, ...).
+
+    ``age`` is ``"new"`` for kie's latest releases, ``"older"`` for models kie's docs file under older
+    models (4o Image, Flux Kontext), else ``""``.
 
     Filters: ``mode`` ('text-to-image', 'edit', 'masked-edit', 'upscale', ...), ``capability`` (one of
     ``CAPABILITIES``), ``family`` ('gpt4o' | 'flux-kontext' | 'market'), ``search`` (text in name or id).

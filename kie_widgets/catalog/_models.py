@@ -19,10 +19,14 @@ from kie_widgets.catalog._build import (
     url,
     urls,
 )
-from kie_widgets.catalog._market import MASK_BLACK_EDITS, market_models
-from kie_widgets.catalog._schema import ENDPOINT_4O, ENDPOINT_FLUX, Field, ModelSpec, Price
+from kie_widgets.catalog._market import market_models
+from kie_widgets.catalog._schema import ENDPOINT_4O, ENDPOINT_FLUX, Field, MaskConvention, ModelSpec, Price
 
 R_FLUX_KONTEXT = ("21:9", "16:9", "4:3", "1:1", "3:4", "9:16")
+# kie's docs now file 4o Image and Flux Kontext under older models (pages under docs.kie.ai/old-model/,
+# kie-api.md §1.6); one peer says both are also reachable through jobs/createTask. Nothing retires the
+# dedicated endpoints, so the skill document's endpoints stay.
+_OLDER_NOTE = "filed under kie's older models; the dedicated endpoint is kept (not retired in kie's docs)"
 
 
 # ---------------------------------------------------------------- 4o and Flux
@@ -76,15 +80,21 @@ def _gpt4o() -> ModelSpec:
         role="only",
         aliases=("4o", "gpt4o", "gpt-4o", "4o Image (GPT)", "GPT-4o Image", "gpt-image-1", "GPT Image 1"),
         rules=(rules.gpt4o_inputs,),
-        mask_convention=MASK_BLACK_EDITS,
+        mask_convention=MaskConvention(
+            change=0,
+            source="skill document: maskUrl black = modify, white = preserve; kie-api.md §2.1: same size "
+            "as the source",
+        ),
         plan_defaults={"size": "1:1"},
         notes=(
             "size has no documented default although it is required; plan() sends '1:1' when none is given",
             "nVariants (1/2/4) and maskUrl kept from [FEL] although absent from [SNAP] (kie-api.md §2.1)",
             "maskUrl with several filesUrl: docs say it is ignored; we reject it (contract: mask "
             "only with one image)",
+            _OLDER_NOTE,
         ),
         docs="https://docs.kie.ai/4o-image-api/generate-4-o-image.md",
+        age="older",
     )
 
 
@@ -134,8 +144,9 @@ def _flux(model_id: str, display: str, credits: float, *, edit: bool) -> ModelSp
         role="edit" if edit else "t2i",
         aliases=(model_id,) if not edit else (),
         fixed_outputs=1,
-        notes=("price: [PRICE] 5/10 chosen over [ELI] 50/100 (kie-api.md §3)",),
+        notes=("price: [PRICE] 5/10 chosen over [ELI] 50/100 (kie-api.md §3)", _OLDER_NOTE),
         docs="https://docs.kie.ai/flux-kontext-api/generate-or-edit-image.md",
+        age="older",
     )
 
 

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import copy
 import difflib
+import json
+import math
 import mimetypes
 import os
 import re
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +25,17 @@ from typing import Any
 from kie_widgets.catalog._lint import lint
 from kie_widgets.catalog._names import all_specs, registry, resolve
 from kie_widgets.catalog._presets import combine_presets
-from kie_widgets.catalog._schema import Field, ModelSpec, named_size_ratio, nearest_ratio
+from kie_widgets.catalog._schema import (
+    ENDPOINT_MARKET,
+    OUR_MASK,
+    Field,
+    MaskConvention,
+    ModelSpec,
+    Price,
+    named_size_ratio,
+    nearest_ratio,
+    ratio_value,
+)
 from kie_widgets.errors import KieValidationError, Problem
 
 UNIFIED = (
@@ -44,6 +57,35 @@ UNIFIED = (
 PLACEHOLDER_PREFIX = "kie-upload://"
 _PROBE_PREFIX = "https://upload.invalid/"
 _ASSET_ID = re.compile(r"^img-\d{3,}$")
+# Modes whose output shape is theirs to choose (or is the point of the job): no shape is kept.
+_SHAPE_FREE_MODES = ("reference", "reframe", "upscale", "remove-background", "layer-decomposition")
+_AUTO = ("auto", "match_input_image")
+# How a mask passed to plan() is read: ours (white = change) or already the model's own convention.
+_MASK_CONVENTIONS = ("kie_widgets", "model")
+# Ratios within 2 % of each other count as the same shape (1920×1080 is 16:9).
+_SAME_SHAPE = math.log(1.02)
+
+
+@dataclass(frozen=True)
+class MaskPlan:
+    """What happens to a mask before upload: read in one convention, written in the model's, size-checked."""
+
+    given: MaskConvention  # the convention the mask arrives in (ours unless it says otherwise)
+    wanted: MaskConvention  # the model's convention
+    image: str | None  # placeholder of the image the mask belongs to; None when that image is a URL
+
+    def describe(self, model: str) -> str:
+        """One sentence saying what will be done to the mask."""
+        same = " (already in that convention)" if self.given == self.wanted else ""
+        size = (
+            ", after checking that it has the image's pixel size"
+            if self.wanted.same_size and self.image is not None
+            else ""
+        )
+        return (
+            f"mask: read as {self.given.describe().split(';')[0]} and sent as {model} expects it: "
+            f"{self.wanted.describe()}{same}{size}."
+        )
 
 
 @dataclass(frozen=True)
@@ -56,6 +98,7 @@ class InputRef:
     kind: str  # "path" | "bytes" | "pil" | "array" | "asset"
     max_bytes: int | None
     mime_types: tuple[str, ...]
+    mask: MaskPlan | None = None  # set on a mask input: the conversion to apply before upload
 
 
 @dataclass(frozen=True)
@@ -74,11 +117,15 @@ class Plan:
     size: str
     estimated_credits: float
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    #: What plan() decided on the user's behalf (mask conversion, an aspect ratio kept from the source).
+    notes: tuple[str, ...] = field(default_factory=tuple)
     #: Which request of a submission this plan belongs to (one per model of a compare).
     request: int = 0
     #: Which of the request's ``parts`` plans this is (``n`` split into kie's batch sizes).
     part: int = 0
     parts: int = 1
+    #: sent as the caller wrote it (raw): nothing checked, ``estimated_credits`` means "unknown"
+    unvalidated: bool = False
 
     def resolve_body(self, urls: Mapping[str, str]) -> dict[str, Any]:
         """The body with every upload placeholder replaced by its uploaded URL."""
@@ -98,7 +145,21 @@ def plan(model: str | ModelSpec, prompt: str | None = None, **params: Any) -> Pl
     Raises ``KieValidationError`` listing every problem at once (field as written, value, allowed
     values, model). Soft issues (a negative prompt for a model without one, prompt-style advice)
     come back in ``Plan.warnings``.
+
+    ``mask`` is read in kie_widgets' convention (white = change) unless it carries its own
+    (``kie_mask_convention``, as ``MaskEditor.mask_for`` output does) or ``mask_convention="model"``
+    says it is already in the model's; the plan records the conversion to the model's convention.
+    ``source_size=(width, height)`` of the image being edited (data read by the caller, never sent)
+    lets an edit keep the source's shape when no aspect ratio is given.
+    ``raw=True`` or ``input={...}`` asks for a raw request, for a Market model the catalog may not
+    know yet: ``input`` (plus ``prompt`` and any other keywords, by kie's own field names) is sent as
+    written in a ``jobs/createTask`` body, and the plan is ``unvalidated`` with an unknown cost.
+    Without it, an unknown name is a ``KieModelNotFoundError`` that suggests the closest known ones.
     """
+    raw = params.pop("raw", False)
+    raw_input = params.pop("input", None)
+    if raw or raw_input is not None:
+        return raw_plan(model, prompt, raw_input, **params)
     if prompt is not None:
         params["prompt"] = prompt
     images = params.get("images")
@@ -124,6 +185,8 @@ class _Planner:
         self.warnings: list[str] = []
         self.uploads: list[InputRef] = []
         self.callback: str | None = None
+        self.notes: list[str] = []
+        self.source_size = self.raw.pop("source_size", None)
 
     # ------------------------------------------------------------------ helpers
     def problem(
@@ -165,6 +228,8 @@ class _Planner:
         for key in ("prompt", "aspect_ratio", "seed", "output_format", "resolution", "quality", "n"):
             if key in raw:
                 getattr(self, f"p_{key}")(raw[key])
+        if "aspect_ratio" not in raw:
+            self.keep_shape()
         self.p_negative(raw.get("negative_prompt"), raw.get("negative_presets"))
         if "callback_url" in raw or "callBackUrl" in raw:
             self.p_callback(raw.get("callback_url", raw.get("callBackUrl")))
@@ -192,6 +257,7 @@ class _Planner:
             size=self.size(),
             estimated_credits=self.spec.price(probe),
             warnings=tuple(dict.fromkeys(warnings)),
+            notes=tuple(self.notes),
         )
 
     # ------------------------------------------------------------------ inputs
@@ -237,9 +303,68 @@ class _Planner:
                 self.put("image", value, user_field=image_name)
                 self.unified[image_name] = [value] if image_name == "images" else value
         if mask is not None and "mask" in spec.wire:
-            value = self.input_value(mask, "mask", spec.field(spec.wire["mask"]))
-            self.put("mask", value)
-            self.unified["mask"] = value
+            self.p_mask(mask)
+
+    def p_mask(self, mask: Any) -> None:
+        spec = self.spec
+        wanted = spec.mask_convention or OUR_MASK
+        given = getattr(mask, "kie_mask_convention", None)
+        stated = self.raw.get("mask_convention", "kie_widgets")
+        if stated not in _MASK_CONVENTIONS:
+            self.problem("mask_convention", "is not a mask convention", stated, ", ".join(_MASK_CONVENTIONS))
+        if stated == "model":
+            given = wanted  # a file made for this model as its docs say (4o: black = change)
+        elif not isinstance(given, MaskConvention):
+            given = OUR_MASK
+        # The image the mask belongs to is the one in the model's single-image field (4o: filesUrl[0]).
+        target = self.fields.get(spec.wire.get("image", ""))
+        if isinstance(target, list):
+            target = target[0] if target else None
+        image = target if isinstance(target, str) and target.startswith(PLACEHOLDER_PREFIX) else None
+        conversion = MaskPlan(given, wanted, image)
+        value = self.input_value(mask, "mask", spec.field(spec.wire["mask"]), mask_plan=conversion)
+        self.put("mask", value)
+        self.unified["mask"] = value
+        self.notes.append(conversion.describe(self.name))
+        if wanted.same_size and image is None and target is not None:
+            self.warnings.append(
+                f"{self.name} needs the mask at the image's exact size; the image is a URL, so the "
+                "sizes could not be compared before sending."
+            )
+
+    def keep_shape(self) -> None:
+        """An edit without an aspect ratio asks for the source's shape (or the nearest the model has)."""
+        spec, size = self.spec, self.source_size
+        f = self.wire_field("aspect_ratio")
+        edits = bool(self.raw.get("images") or self.raw.get("image"))
+        if f is None or f.enum is None or not edits or spec.mode in _SHAPE_FREE_MODES:
+            return
+        if not _is_size(size) or f.name in self.fields:
+            return
+        width, height = int(size[0]), int(size[1])
+        default = f.default if f.has_default else spec.plan_defaults.get(f.name)
+        if default in _AUTO or (default is None and not f.required and "auto" not in f.enum):
+            return  # the model follows its input's shape by itself
+        if "auto" in f.enum:
+            self.put("aspect_ratio", "auto")
+            self.notes.append(f"aspect_ratio: auto, so the edit keeps the source's {width}×{height} shape.")
+            return
+        choices = [v for v in f.enum if ratio_value(v) is not None]
+        near = nearest_ratio(f"{width}:{height}", choices)
+        if near is None:
+            return
+        shown = (named_size_ratio(near) or near) if isinstance(near, str) else str(near)
+        self.put("aspect_ratio", near)
+        self.unified["aspect_ratio"] = shown
+        off = abs(math.log((ratio_value(near) or 1.0) / (width / height)))
+        if off <= _SAME_SHAPE:
+            self.notes.append(f"aspect_ratio: {shown}, the source's shape ({width}×{height}).")
+            return
+        self.warnings.append(
+            f"{self.name} cannot keep the source's shape ({width}×{height}); the edit asks for {shown}, "
+            f"the nearest of {', '.join(spec.aspect_ratios)}, so the result will be cropped or padded. "
+            "Give aspect_ratio= to choose another."
+        )
 
     def no_inputs(self, user_field: str, value: Any) -> None:
         members = [s for s in _group(self.spec) if s.wire.get("images") or s.wire.get("image")]
@@ -252,7 +377,9 @@ class _Planner:
         count = len(value) if isinstance(value, list) else 1
         self.problem(user_field, f"{self.name} takes no input images", f"{count} image(s)", allowed)
 
-    def input_value(self, source: Any, user_field: str, f: Field | None) -> str:
+    def input_value(
+        self, source: Any, user_field: str, f: Field | None, *, mask_plan: MaskPlan | None = None
+    ) -> str:
         """An http(s) URL as is; anything local becomes an upload placeholder."""
         if isinstance(source, str) and source.startswith(("http://", "https://")):
             return source
@@ -264,7 +391,7 @@ class _Planner:
         kind = self.input_kind(source, user_field, max_bytes, mimes)
         placeholder = f"{PLACEHOLDER_PREFIX}{len(self.uploads)}"
         if kind is not None:
-            self.uploads.append(InputRef(placeholder, user_field, source, kind, max_bytes, mimes))
+            self.uploads.append(InputRef(placeholder, user_field, source, kind, max_bytes, mimes, mask_plan))
         return placeholder
 
     def input_kind(
@@ -469,7 +596,7 @@ class _Planner:
     def extras(self) -> None:
         """Model-specific fields pass by their own wire names; anything else is a typo to report."""
         known = set(self.spec.field_names)
-        handled = {*UNIFIED, "negative_presets", "callBackUrl"}
+        handled = {*UNIFIED, "negative_presets", "callBackUrl", "source_size", "mask_convention"}
         for key, value in self.raw.items():
             if key in handled:
                 continue
@@ -573,6 +700,113 @@ class _Planner:
         return "auto"
 
 
+# --------------------------------------------------------------------- raw
+class KieUnvalidatedWarning(UserWarning):
+    """A raw request goes out unchecked: kie's answer is the only validation and the cost is unknown."""
+
+
+_RAW_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
+_RAW_INPUT_NAMES = ("images", "image", "mask", "negative_presets")
+
+
+def raw_spec(model_id: str) -> ModelSpec:
+    """A stand-in spec for a Market model the catalog does not describe: no fields, no known price."""
+    return ModelSpec(
+        key=model_id,
+        id=model_id,
+        display_name=model_id,
+        family="market",
+        endpoint=ENDPOINT_MARKET,
+        mode="raw",
+        fields=(),
+        pricing=Price(0, source="unknown: the model is not in the catalog"),
+        default_timeout=600.0,
+        group=model_id,
+        role="only",
+        unsure=True,
+        notes=("sent raw: the catalog does not describe this model",),
+    )
+
+
+def raw_plan(model: str | ModelSpec, prompt: str | None, raw_input: Any = None, **params: Any) -> Plan:
+    """A Market ``createTask`` plan that sends ``input`` as written (see ``plan(raw=True)``)."""
+    model_id = model.id if isinstance(model, ModelSpec) else model
+    problems: list[Problem] = []
+    if not isinstance(model_id, str) or not _RAW_ID.match(model_id.strip()):
+        problems.append(
+            Problem("model", "a raw request needs kie's model id", model_id, "e.g. 'vendor/new-model'")
+        )
+        model_id = str(model_id)
+    model_id = model_id.strip()
+    fields: dict[str, Any] = {}
+    if raw_input is not None and not isinstance(raw_input, Mapping):
+        problems.append(Problem("input", "must be a dict of kie's input fields", type(raw_input).__name__))
+    elif raw_input is not None:
+        fields.update(raw_input)
+    if prompt is not None:
+        if "prompt" in fields and fields["prompt"] != prompt:
+            problems.append(
+                Problem("prompt", "given twice (also in input) with different text", _clip(prompt))
+            )
+        fields["prompt"] = prompt
+    callback = params.pop("callback_url", params.pop("callBackUrl", None))
+    n = params.pop("n", None)
+    if n not in (None, 1):
+        problems.append(
+            Problem("n", "a raw request is one request", n, "1 (set the model's own count field in input)")
+        )
+    for name in _RAW_INPUT_NAMES:
+        if params.get(name) is not None:
+            problems.append(
+                Problem(
+                    name,
+                    "a raw request cannot know which field takes it",
+                    "<given>",
+                    "put public image URLs in input under the model's own field name",
+                )
+            )
+    for key, value in params.items():
+        if key in _RAW_INPUT_NAMES or value is None:
+            continue
+        if key in fields and fields[key] != value:
+            problems.append(Problem(key, "given twice (also in input) with different values", _clip(value)))
+        fields[key] = value
+    body: dict[str, Any] = {"model": model_id}
+    if callback is not None:
+        if not isinstance(callback, str) or not callback.startswith(("http://", "https://")):
+            problems.append(Problem("callback_url", "must be an http(s) URL", callback))
+        body["callBackUrl"] = callback
+    body["input"] = fields
+    try:
+        json.dumps(body)
+    except (TypeError, ValueError) as exc:
+        problems.append(Problem("input", f"cannot be sent as JSON ({exc})", None))
+    if problems:
+        raise KieValidationError(problems, model=model_id)
+    known = registry().by_id.get(model_id)
+    note = " (the catalog knows this id: leave out raw to have it checked)" if known else ""
+    warning = (
+        f"{model_id} is sent raw: nothing was validated and its cost is unknown{note}; "
+        "kie's own answer is the only check."
+    )
+    warnings.warn(warning, KieUnvalidatedWarning, stacklevel=3)
+    return Plan(
+        spec=raw_spec(model_id),
+        model_id=model_id,
+        display_name=model_id,
+        family="market",
+        endpoint=ENDPOINT_MARKET,
+        body=body,
+        uploads=(),
+        params={"raw": True, **copy.deepcopy(fields)},
+        n=1,
+        size=str(fields.get("aspect_ratio") or fields.get("size") or fields.get("resolution") or "auto"),
+        estimated_credits=0.0,
+        warnings=(warning,),
+        unvalidated=True,
+    )
+
+
 # ------------------------------------------------------------------- helpers
 def _convert(spec: ModelSpec, f: Field, value: Any) -> Any:
     """A unified value in the model's own spelling ('16:9' -> 'landscape_16_9', 'jpg' -> 'jpeg')."""
@@ -601,6 +835,14 @@ _NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six")
 def _states_count(prompt: str, n: int) -> bool:
     words = re.findall(r"[a-z0-9]+", prompt.lower())
     return str(n) in words or (n < len(_NUMBER_WORDS) and _NUMBER_WORDS[n] in words)
+
+
+def _is_size(value: Any) -> bool:
+    return (
+        isinstance(value, (tuple, list))
+        and len(value) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value)
+    )
 
 
 def _whole_number(value: Any) -> int | None:
@@ -639,4 +881,14 @@ def _negative_models() -> list[ModelSpec]:
     return [s for s in all_specs() if s.negative_prompt]
 
 
-__all__ = ["PLACEHOLDER_PREFIX", "UNIFIED", "InputRef", "Plan", "plan"]
+__all__ = [
+    "PLACEHOLDER_PREFIX",
+    "UNIFIED",
+    "InputRef",
+    "KieUnvalidatedWarning",
+    "MaskPlan",
+    "Plan",
+    "plan",
+    "raw_plan",
+    "raw_spec",
+]

@@ -143,6 +143,8 @@ class KieClient(InputsMixin, FollowMixin):
         """The catalog's plan for this request, with asset-id inputs checked against the manifest."""
         from kie_widgets.catalog import plan as catalog_plan
 
+        if "source_size" not in params:
+            params["source_size"] = self._source_size(params)
         result = catalog_plan(model, prompt, **params)
         self._check_assets(result)
         return result
@@ -151,6 +153,8 @@ class KieClient(InputsMixin, FollowMixin):
         """The plans that make ``n`` images (``catalog.plan_request``), asset-id inputs checked."""
         from kie_widgets.catalog import plan_request
 
+        if "source_size" not in params:
+            params["source_size"] = self._source_size(params)
         plans = plan_request(model, prompt, **params)
         self._check_assets(plans[0])
         return plans
@@ -188,11 +192,13 @@ class KieClient(InputsMixin, FollowMixin):
 
         ``n`` is split into as few requests as the model allows, sent concurrently. If some fail,
         every success is still downloaded and recorded, and ``KieBatchError`` carries both.
+        ``input={...}`` (or ``raw=True``) sends a kie model id the catalog does not know as written
+        (see ``plan``).
         """
         emit = self._emitter(on_status, self.clock.monotonic())
         emit("planning", model, message="checking the request")
         try:
-            # Off the loop: checking asset-id inputs reads the manifest.
+            # Off the loop: planning reads image headers and the manifest.
             plans = await asyncio.to_thread(
                 self.plan_request, model, prompt, n=n, images=images, mask=mask, **params
             )
@@ -390,9 +396,11 @@ class KieClient(InputsMixin, FollowMixin):
             seed=plan.params.get("seed"),
             parents=tuple(prepared.parents),
             operation=prepared.operation,
-            credits=plan.estimated_credits,
+            # A raw plan's estimate is not a price: record none rather than a made-up 0.
+            credits=None if plan.unvalidated else plan.estimated_credits,
             recipe=prepared.recipe,
             batch=prepared.batch,
+            unvalidated=True if plan.unvalidated else None,
             **{key: prepared.context.get(key) for key in CONTEXT_KEYS},
         )
         journal_context = {**prepared.context, "record": record.to_dict()}

@@ -305,7 +305,10 @@ class FollowMixin:
                 good.append((url, result))
         if good:
             handed_in[0] = True
-            items = [(saved, self._record_of(job, url, share)) for url, saved in good]
+            items = [
+                (saved, self._record_of(job, url, share, _layer_group(job, status.result_urls, url)))
+                for url, saved in good
+            ]
             for (url, _saved), entry in zip(good, await group.record(items), strict=True):
                 entries[url] = entry
         for err in errors:
@@ -359,8 +362,12 @@ class FollowMixin:
                 what=f"download of task {job.task_id}'s result",
             )
 
-    def _record_of(self, job: Job, url: str, credits: float | None) -> AssetRecord:
-        record = dataclasses.replace(job.record, task_id=job.task_id, source_url=url, credits=credits)
+    def _record_of(
+        self, job: Job, url: str, credits: float | None, layer_group: dict[str, Any] | None = None
+    ) -> AssetRecord:
+        record = dataclasses.replace(
+            job.record, task_id=job.task_id, source_url=url, credits=credits, layer_group=layer_group
+        )
         if not record.prompt:
             prompt = _operation_prompt(record.operation, record.parents or ())
             record = dataclasses.replace(record, prompt=prompt)
@@ -430,6 +437,17 @@ def _task_seconds(status: TaskStatus, observed: float) -> float | None:
     if status.created_at and status.completed_at and status.completed_at > status.created_at:
         return status.completed_at - status.created_at
     return observed if observed > 0 else None
+
+
+def _layer_group(job: Job, urls: Sequence[str], url: str) -> dict[str, Any] | None:
+    """For a layer decomposition: which group (the task) a result belongs to, and its place in it.
+
+    kie returns the base image first, then the transparent layers (the order the sandbox emulates;
+    kie's docs do not say it outright).
+    """
+    if job.operation != "layer-decomposition":
+        return None
+    return {"id": job.task_id, "index": list(urls).index(url), "count": len(urls)}
 
 
 def _age_seconds(created_at: Any) -> float:

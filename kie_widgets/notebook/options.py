@@ -31,6 +31,11 @@ _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SET_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
 
 
+_MASK_HELP = (
+    "Mask image (path, URL or asset id): white = change, black = keep; sent in the model's convention."
+)
+
+
 def parse_line(parser: MagicArgumentParser, line: str) -> Any:
     """Split ``line`` like a POSIX shell (quotes removed) and parse it; None when --help is asked for.
 
@@ -120,6 +125,12 @@ def generate_parser() -> MagicArgumentParser:
     parser.add_argument("-n", "--n", type=int, metavar="COUNT", help="Number of images.")
     parser.add_argument("-N", "--negative", metavar="TEXT", help="Negative prompt: what to leave out.")
     parser.add_argument(
+        "--raw",
+        action="store_true",
+        help="For a kie model id the catalog does not know yet: send the prompt and the --set fields "
+        "as its input, unchecked (cost unknown).",
+    )
+    parser.add_argument(
         "-P",
         "--preset",
         action="append",
@@ -136,7 +147,7 @@ def generate_parser() -> MagicArgumentParser:
         metavar="SRC",
         help="Input image: a path, a URL or an asset id like img-003 (repeatable).",
     )
-    parser.add_argument("-m", "--mask", metavar="SRC", help="Mask image (path, URL or asset id).")
+    parser.add_argument("-m", "--mask", metavar="SRC", help=_MASK_HELP)
     parser.add_argument(
         "-p", "--prompt", metavar="TEXT", help="Prompt on the line (line magic form); the cell body wins."
     )
@@ -156,7 +167,7 @@ def shorthand_parser(name: str) -> MagicArgumentParser:
     parser.add_argument("-M", "--model", metavar="MODEL", help="Model to use (default: the catalog's pick).")
     if name == "edit":
         parser.add_argument("-p", "--prompt", metavar="TEXT", help="What to change (or use the cell body).")
-        parser.add_argument("-m", "--mask", metavar="SRC", help="Mask image (path, URL or asset id).")
+        parser.add_argument("-m", "--mask", metavar="SRC", help=_MASK_HELP)
         parser.add_argument("-r", "--ratio", metavar="W:H", help="Aspect ratio, where the model takes one.")
         parser.add_argument("-s", "--seed", type=int, metavar="INT", help="Seed, where the model takes one.")
     _add_run_options(parser)
@@ -165,7 +176,10 @@ def shorthand_parser(name: str) -> MagicArgumentParser:
 
 def list_parser() -> MagicArgumentParser:
     """The parser for ``%kie_image list [FILTER]``."""
-    parser = _parser("kie_image list", "List the models: name, kie id, modes, ratios, price, inputs.")
+    parser = _parser(
+        "kie_image list",
+        "List the models: name, kie id, new or older, price (--wide: modes, ratios, inputs).",
+    )
     parser.add_argument("filter", nargs="*", metavar="TEXT", help="Keep models whose name/id/mode match.")
     parser.add_argument("--mode", metavar="MODE", help="Only this mode (text-to-image, edit, upscale, ...).")
     parser.add_argument(
@@ -173,6 +187,11 @@ def list_parser() -> MagicArgumentParser:
         dest="capability",
         metavar="CAPABILITY",
         help="Only models that take this (negative_prompt, seed, mask, images, ...).",
+    )
+    parser.add_argument(
+        "--wide",
+        action="store_true",
+        help="All columns (modes, aspect ratios, full prices, inputs); the default fits 100 columns.",
     )
     return parser
 
@@ -310,6 +329,8 @@ def parse_generate(line: str, *, help_only: bool = False) -> GenerateArgs | None
         params["negative_prompt"] = args.negative
     if args.seed is not None:
         params["seed"] = args.seed
+    if args.raw:
+        params["raw"] = True
     return GenerateArgs(
         models=split_models(args.model),
         prompt=args.prompt,

@@ -51,6 +51,9 @@ class SandboxTask:
     callback_url: str | None
     #: the model's wire fields with kie's documented defaults filled in (what the image follows)
     params: dict[str, Any] = field(default_factory=dict)
+    #: mask URLs, and the model's mask convention (catalog data) they are read in
+    masks: tuple[str, ...] = ()
+    mask_convention: Any = None
     fail_code: int | None = None
     fail_message: str | None = None
     failed_at: float | None = None
@@ -138,6 +141,7 @@ def new_task(
     price: float,
     now: float,
     phases: tuple[float, float, float],
+    layers: int = 3,
 ) -> tuple[SandboxTask, tuple[str, ...]]:
     """A task for an accepted create body, and every URL kie would fetch for it (masks included)."""
     raw_input = body.get("input")
@@ -170,12 +174,15 @@ def new_task(
         body=body,
         created=now,
         phases=phases,
-        n=max(1, int(spec.outputs(body))),
+        # kie decides how many layers a decomposition returns; the catalog can only estimate.
+        n=layers if spec.mode == "layer-decomposition" else max(1, int(spec.outputs(body))),
         price=price,
         fmt=fmt,
         prompt=str(fields.get("prompt") or ""),
         params=params,
         inputs=inputs,
+        masks=masks,
+        mask_convention=spec.mask_convention,
         callback_url=body.get("callBackUrl") if isinstance(body.get("callBackUrl"), str) else None,
     )
     return task, (*inputs, *masks)

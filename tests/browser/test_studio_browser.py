@@ -27,13 +27,15 @@ def _manifest_rows(page: NotebookPage) -> list[list[object]]:
 
 
 def test_studio_generates_keeps_upscales_and_restores(notebook_page: NotebookPage) -> None:
-    """A user picks two models, sees the cost, generates while running another cell, keeps, upscales, restores."""
+    """Pick two models, see the cost, generate while another cell runs, keep, upscale and restore."""
     page = notebook_page
     page.run_notebook("studio.ipynb", [STUDIO_CELL, OTHER_CELL, REPORT_CELL])
     studio = page.output(0)
     page.screenshot("opened")
     studio.get_by_label("Prompt", exact=True).fill("A lighthouse on a rocky coast at dusk")
-    studio.get_by_label("Models", exact=True).select_option(label=[LABELS["Imagen 4"], LABELS["Seedream 4.5"]])
+    studio.get_by_label("Models", exact=True).select_option(
+        label=[LABELS["Imagen 4"], LABELS["Seedream 4.5"]]
+    )
     expect(studio.get_by_text("Estimate: 14.5 credits")).to_be_visible()
     page.screenshot("form")
 
