@@ -6,6 +6,8 @@ the only place that imports filelock.
 
 from __future__ import annotations
 
+from kie_widgets.assets._index import Row as EntryRow
+from kie_widgets.assets._index import row_of as entry_row
 from kie_widgets.assets._store import KieManifestWarning
 from kie_widgets.assets.asset import Asset
 from kie_widgets.assets.drift import DriftReport, drift_report, record_composite
@@ -29,11 +31,13 @@ __all__ = [
     "Asset",
     "AssetRecord",
     "DriftReport",
+    "EntryRow",
     "KieManifestWarning",
     "Manifest",
     "SavedImage",
     "VerifyReport",
     "drift_report",
+    "entry_row",
     "export_tagged",
     "recipe_from",
     "recipe_hash",

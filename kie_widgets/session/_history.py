@@ -7,14 +7,19 @@ not an outdated one, so it is shown.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import contextlib
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from kie_widgets.assets import EntryRow, entry_row
 from kie_widgets.assets.record import AssetRecord
 
+if TYPE_CHECKING:
+    from kie_widgets.assets import Manifest
 
-def created_at(entry: Mapping[str, Any]) -> datetime | None:
+
+def created_at(entry: Mapping[str, Any] | EntryRow) -> datetime | None:
     """The entry's ``created_at`` as an aware datetime, or ``None`` when missing or unreadable."""
     raw = entry.get("created_at")
     if not isinstance(raw, str):
@@ -31,17 +36,56 @@ def batch_of(entry: Mapping[str, Any] | None) -> Any:
     return AssetRecord.from_entry(entry).batch if entry else None
 
 
-def _current_batch(entries: list[Mapping[str, Any]]) -> dict[Any, Any]:
-    """Each entry id -> the batch of the newest version in its ``superseded_by`` chain."""
-    by_id = {e.get("id"): e for e in entries}
-    current: dict[Any, Any] = {}
-    for entry in entries:
-        head, seen = entry, {entry.get("id")}
-        while head.get("superseded_by") in by_id and head["superseded_by"] not in seen:
-            seen.add(head["superseded_by"])
-            head = by_id[head["superseded_by"]]
-        current[entry.get("id")] = batch_of(head)
-    return current
+def _current_batch(row: EntryRow, by_id: Callable[[Any], EntryRow | None]) -> Any:
+    """The batch of the newest version in ``row``'s ``superseded_by`` chain."""
+    head, seen = row, {row.get("id")}
+    while True:
+        target = head.get("superseded_by")
+        try:
+            newer = by_id(target) if target is not None and target not in seen else None
+        except TypeError:  # a list or object names no entry
+            newer = None
+        if newer is None:
+            return head.batch
+        seen.add(target)
+        head = newer
+
+
+def _matcher(
+    *,
+    scene: int | str | None,
+    model: str | None,
+    since: date | None,
+    until: date | None,
+    text: str | None,
+    include_superseded: bool,
+) -> Callable[[EntryRow, Callable[[Any], EntryRow | None]], bool]:
+    """``keep(row, by_id)``: whether a history view shows the entry summarised by ``row``."""
+    needle = (model or "").lower()
+    words = (text or "").lower().split()
+
+    def keep(row: EntryRow, by_id: Callable[[Any], EntryRow | None]) -> bool:
+        if row.get("type", "image") != "image":
+            return False
+        outdated = row.get("superseded_by") and (row.batch is None or row.batch != _current_batch(row, by_id))
+        if outdated and not include_superseded:
+            return False
+        if scene is not None and str(row.get("scene_id")) != str(scene):
+            return False
+        if needle and needle not in str(row.get("model") or "").lower():
+            return False
+        if words and not all(w in str(row.get("prompt") or "").lower() for w in words):
+            return False
+        if since or until:
+            created = created_at(row)
+            day = created.astimezone(timezone.utc).date() if created else None
+            if since and (day is None or day < since):
+                return False
+            if until and (day is None or day > until):
+                return False
+        return True
+
+    return keep
 
 
 def select_entries(
@@ -56,35 +100,42 @@ def select_entries(
     limit: int | None = 50,
 ) -> list[dict[str, Any]]:
     """Image entries matching every filter, oldest first, at most the newest ``limit``."""
-    needle = (model or "").lower()
-    words = (text or "").lower().split()
+    keep = _matcher(
+        scene=scene, model=model, since=since, until=until, text=text, include_superseded=include_superseded
+    )
     entries = list(entries)
-    current = _current_batch(entries)
-    out: list[dict[str, Any]] = []
-    for entry in entries:
-        if entry.get("type", "image") != "image":
-            continue
-        record = AssetRecord.from_entry(entry)
-        outdated = entry.get("superseded_by") and (
-            record.batch is None or record.batch != current.get(entry.get("id"))
-        )
-        if outdated and not include_superseded:
-            continue
-        if scene is not None and str(record.scene_id) != str(scene):
-            continue
-        if needle and needle not in str(record.model or "").lower():
-            continue
-        if words and not all(w in str(record.prompt or "").lower() for w in words):
-            continue
-        if since or until:
-            created = created_at(entry)
-            day = created.astimezone(timezone.utc).date() if created else None
-            if since and (day is None or day < since):
-                continue
-            if until and (day is None or day > until):
-                continue
-        out.append(dict(entry))
+    rows = [entry_row(dict(e)) for e in entries]
+    by_id: dict[Any, EntryRow] = {}
+    for row in rows:
+        with contextlib.suppress(TypeError):  # an id that is a list or object names nothing
+            by_id[row.get("id")] = row
+
+    def lookup(asset_id: Any) -> EntryRow | None:
+        try:
+            return by_id.get(asset_id)
+        except TypeError:
+            return None
+
+    out = [dict(e) for e, row in zip(entries, rows, strict=True) if keep(row, lookup)]
     return out[-limit:] if limit else out
 
 
-__all__ = ["batch_of", "created_at", "select_entries"]
+def history_of(
+    manifest: Manifest,
+    *,
+    scene: int | str | None = None,
+    model: str | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    text: str | None = None,
+    include_superseded: bool = False,
+    limit: int | None = 50,
+) -> list[dict[str, Any]]:
+    """``select_entries`` over a manifest, through its index: only the entries returned are parsed."""
+    keep = _matcher(
+        scene=scene, model=model, since=since, until=until, text=text, include_superseded=include_superseded
+    )
+    return manifest.select(keep, limit or None)
+
+
+__all__ = ["batch_of", "created_at", "history_of", "select_entries"]

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from kie_widgets import runner
 from kie_widgets.errors import KieBudgetError, KieValidationError, Problem
-from kie_widgets.session._history import select_entries
+from kie_widgets.session._history import history_of
 from kie_widgets.session._run import Run, Subscriber
 
 if TYPE_CHECKING:
@@ -361,8 +361,8 @@ class Session:
         limit: int | None = 50,
     ) -> list[dict[str, Any]]:
         """Image entries that match, oldest first, at most the newest ``limit``."""
-        return select_entries(
-            self.manifest.entries,
+        return history_of(
+            self.manifest,
             scene=scene,
             model=model,
             since=since,
