@@ -41,8 +41,8 @@ _ASSETS_CLOSE = b"\n  ]"
 # the next list item.
 _ITEM_START = re.compile(rb"\n    (?=[^ \]}])")
 _SEPARATOR = b",\n    "
-# Past this many items one parse of the whole file (in C) is faster than parsing them one by one.
-_PARSE_WHOLE_ABOVE = 2_000
+# Past this many items one read of the whole file is cheaper than a read per item.
+_READ_WHOLE_ABOVE = 200
 _INDENT = b"\n    "
 
 
@@ -197,6 +197,8 @@ class ManifestIndex:
     list_end: int
     document: dict[str, Any] | None
     orjson_ok: bool
+    #: The document with an empty assets list (its other keys, in order), for a canonical file.
+    frame: dict[str, Any] | None = None
     image_count: int = 0
     tables: dict[str, dict[Any, Any]] = field(default_factory=dict)
     #: (prompt, model) -> positions with that pair: the supersede rule's candidates.
@@ -220,12 +222,62 @@ class ManifestIndex:
             list_end=list_end,
             document=None if starts is not None else document,
             orjson_ok=orjson_ok and starts is not None,
+            frame={**document, "assets": []} if starts is not None else None,
             tables={name: {} for name in _TABLES},
             missing={name: [] for name in _TABLES},
         )
         for item in items:
             index._append_row(row_of(item))
         return index
+
+    @classmethod
+    def build_canonical(cls, raw: bytes, sig: Signature | None) -> ManifestIndex | None:
+        """Index a canonical file item by item, or ``None`` if it is not canonical (or orjson differs).
+
+        Each item is parsed and written back by orjson and must give its exact bytes; so must the
+        rest of the document. Item by item, not in one call, because one call would hold the GIL
+        (and so stall the event loop thread) for the whole parse of a large file.
+        """
+        opening = raw.find(_ASSETS_OPEN)
+        if opening < 0:
+            return None
+        first = opening + len(_ASSETS_OPEN) - 1
+        end = raw.find(_ASSETS_CLOSE, first)
+        if end < 0:
+            return None
+        framed = raw[:opening] + b'\n  "assets": []' + raw[end + len(_ASSETS_CLOSE) :]
+        try:
+            frame = orjson.loads(framed)
+            if not isinstance(frame, dict) or orjson.dumps(frame, option=orjson.OPT_INDENT_2) != framed:
+                return None
+        except (orjson.JSONDecodeError, orjson.JSONEncodeError, TypeError):
+            return None
+        starts = array("q", (m.end() for m in _ITEM_START.finditer(raw, first, end)))
+        index = cls(
+            signature=sig,
+            rows=[],
+            starts=starts,
+            list_end=end,
+            document=None,
+            orjson_ok=True,
+            frame=frame,
+            tables={name: {} for name in _TABLES},
+            missing={name: [] for name in _TABLES},
+        )
+        view = memoryview(raw)
+        count = len(starts)
+        for pos in range(count):
+            start, stop = index.span(pos)
+            if pos + 1 < count and raw[stop : stop + len(_SEPARATOR)] != _SEPARATOR:
+                return None
+            try:
+                item = orjson.loads(view[start:stop])
+            except orjson.JSONDecodeError:
+                return None
+            if not orjson_agrees(item, raw[start:stop]):
+                return None
+            index._append_row(row_of(item))
+        return index if count else None
 
     @classmethod
     def empty(cls) -> ManifestIndex:
@@ -301,19 +353,28 @@ class ManifestIndex:
         end = self.starts[pos + 1] - len(_SEPARATOR) if pos + 1 < len(self.starts) else self.list_end
         return self.starts[pos], end
 
-    def parse(self, text: bytes) -> Any:
+    def parse(self, text: bytes | memoryview) -> Any:
         """One item parsed from its text, with the parser proven exact for this file."""
-        return orjson.loads(text) if self.orjson_ok else json.loads(text)
+        return orjson.loads(text) if self.orjson_ok else json.loads(bytes(text))
 
-    def read_items(self, fd: int, positions: Sequence[int]) -> list[Any]:
+    def read_document(self, fd: int) -> dict[str, Any]:
+        """The whole document, parsed afresh item by item (so the GIL is let go in between)."""
+        if self.document is not None:
+            return dict(json.loads(dumps(self.document)))
+        if self.frame is None:
+            return {"assets": []}
+        document = dict(self.frame)
+        document["assets"] = self.read_items(fd, range(len(self.rows)))
+        return document
+
+    def read_items(self, fd: int, positions: Sequence[int] | range) -> list[Any]:
         """The items at ``positions``, parsed afresh (from the held document or from the open file)."""
         if self.document is not None:
             items = self.document["assets"]
             return [json.loads(dumps(items[p])) for p in positions]
-        if len(positions) > _PARSE_WHOLE_ABOVE and self.signature is not None:
-            whole = os.pread(fd, self.signature[0], 0)
-            items = (orjson.loads(whole) if self.orjson_ok else json.loads(whole))["assets"]
-            return [items[p] for p in positions]
+        if len(positions) > _READ_WHOLE_ABOVE and self.signature is not None and self.starts is not None:
+            whole = memoryview(os.pread(fd, self.signature[0], 0))
+            return [self.parse(whole[slice(*self.span(p))]) for p in positions]
         out = []
         for pos in positions:
             start, end = self.span(pos)

@@ -134,17 +134,9 @@ class Manifest(JournalMixin):
 
     def _parse(self, raw: bytes, sig: Signature | None) -> tuple[ManifestIndex | None, str | None]:
         """The index of these bytes, or the reason they are not a manifest."""
-        try:
-            fast: Any = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            fast = None
-        if fast is not None and validate_manifest(fast) is None:
-            try:
-                same = orjson.dumps(fast, option=orjson.OPT_INDENT_2) == raw
-            except (TypeError, orjson.JSONEncodeError):
-                same = False
-            if same:  # the common case: canonical, and orjson reads every value exactly
-                return ManifestIndex.build(raw, fast, sig, canonical=True, orjson_ok=True), None
+        index = ManifestIndex.build_canonical(raw, sig)
+        if index is not None:  # the common case: canonical, and orjson reads every value exactly
+            return index, None
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -234,15 +226,7 @@ class Manifest(JournalMixin):
     def read(self) -> dict[str, Any]:
         """The whole manifest document (a fresh copy)."""
 
-        def whole(index: ManifestIndex, fd: int) -> dict[str, Any]:
-            if index.document is not None:
-                return dict(json.loads(dumps(index.document)))
-            if index.signature is None:
-                return {"assets": []}
-            data = os.pread(fd, index.signature[0], 0)
-            return dict(orjson.loads(data) if index.orjson_ok else json.loads(data))
-
-        return self._query(whole)
+        return self._query(lambda index, fd: index.read_document(fd))
 
     @property
     def entries(self) -> list[dict[str, Any]]:
