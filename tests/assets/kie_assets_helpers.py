@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import random
 import shutil
 import struct
@@ -50,8 +51,6 @@ def node_add(
     root: Path, filename: str, prompt: str, model: str, size: str, endpoint: str, scene: int | None
 ) -> str:
     """Run the document's snippet in ``root`` and return its output line."""
-    import json
-
     assert NODE is not None
     script = NODE_SNIPPET % {
         "filename": json.dumps(filename),
@@ -103,3 +102,50 @@ def png_bomb(side: int = 30_000) -> bytes:
         + _png_chunk(b"IDAT", idat)
         + _png_chunk(b"IEND", b"")
     )
+
+
+def notebook_entry(i: int) -> dict[str, Any]:
+    """Manifest entry number ``i`` as a notebook session writes it (about 1.1 KB, every extra set)."""
+    scene = i % 40
+    prompt = (
+        f"scene {scene}: a red fox crossing a snowy field at dawn, cinematic light, wide shot, take {i // 5}"
+    )
+    return {
+        "id": f"img-{i + 1:03d}",
+        "type": "image",
+        "filename": f"assets/images/scene-{scene:02d}-img-{i + 1:03d}-v1.png",
+        "prompt": prompt,
+        "model": ("Imagen 4", "Seedream 4.5", "Flux Kontext Pro", "4o Image")[i % 4],
+        "parameters": {"size": "16:9", "endpoint": "/api/v1/jobs/createTask"},
+        "created_at": f"2026-11-{1 + i % 28:02d}T01:02:03.456Z",
+        "scene_id": scene,
+        "version": 1,
+        "kie": {
+            "task_id": f"task{i:012d}abcdef0123456789",
+            "model_id": "google/imagen4",
+            "params": {"prompt": prompt, "aspect_ratio": "16:9", "seed": i, "negative_prompt": "blur"},
+            "negative_prompt": "blur, watermark",
+            "seed": i,
+            "parents": [],
+            "operation": "generate",
+            "credits": 4.0,
+            "recipe": f"r1-{i // 2:064x}",
+            "source_url": f"https://tempfile.aiquickdraw.com/s/{i:032x}_0.png",
+            "batch": f"{i // 2:012x}",
+            "cell_id": f"cell-{i % 97}",
+            "notebook": "notebooks/storyboard.ipynb",
+            "cell_source": f"%%kie_image Imagen 4 --scene {scene} --aspect-ratio 16:9\n{prompt}",
+            "sha256": f"{i:064x}",
+            "format": "PNG",
+            "width": 1408,
+            "height": 768,
+            "bytes": 1_234_567,
+        },
+    }
+
+
+def seed_manifest(path: Path, count: int) -> None:
+    """Write a manifest of ``count`` notebook entries straight to ``path``, as the Node snippet would."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    document = {"assets": [notebook_entry(i) for i in range(count)]}
+    path.write_text(json.dumps(document, indent=2, ensure_ascii=False), encoding="utf-8")
