@@ -105,7 +105,7 @@ def png_bomb(side: int = 30_000) -> bytes:
 
 
 def notebook_entry(i: int) -> dict[str, Any]:
-    """Manifest entry number ``i`` as a notebook session writes it (about 1.1 KB, every extra set)."""
+    """Manifest entry number ``i`` as a notebook session writes it (about 1.3 KB, every extra set)."""
     scene = i % 40
     prompt = (
         f"scene {scene}: a red fox crossing a snowy field at dawn, cinematic light, wide shot, take {i // 5}"
