@@ -10,7 +10,9 @@ reopened and fully decoded with ``load()``.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
+import functools
 import hashlib
 import os
 import secrets
@@ -36,6 +38,22 @@ MIME_TYPES = {kind.format: kind.mime for kind in _ACCEPTED}
 #: Full decodes running at once, process-wide. A decoded 4K image takes 25-33 MB; sixteen results
 #: finishing together must not all be decoded at the same moment. Two keep both cores busy.
 DECODE_SLOTS = threading.BoundedSemaphore(2)
+# Downloads are validated on these two threads only, not on any worker of the loop's pool: the C
+# allocator keeps memory a thread freed for that thread's reuse, so decodes spread over sixteen
+# threads would hold sixteen images' worth of memory long after each decode is done.
+_decode_pool: concurrent.futures.ThreadPoolExecutor | None = None
+_decode_pool_lock = threading.Lock()
+
+
+def _decoder() -> concurrent.futures.ThreadPoolExecutor:
+    global _decode_pool
+    with _decode_pool_lock:
+        if _decode_pool is None:
+            _decode_pool = concurrent.futures.ThreadPoolExecutor(
+                max_workers=2, thread_name_prefix="kie-decode"
+            )
+        return _decode_pool
+
 
 _JPEG_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
 
@@ -297,9 +315,10 @@ async def save_image_stream(
             await asyncio.to_thread(os.fsync, fd)  # can take a while on a busy disk: not on the loop
         finally:
             os.close(fd)
-        fmt, width, height, preview = await asyncio.to_thread(
+        check = functools.partial(
             validate_with_preview, temp, max_pixels=max_pixels, preview_side=preview_side
         )
+        fmt, width, height, preview = await asyncio.get_running_loop().run_in_executor(_decoder(), check)
     except BaseException:
         with contextlib.suppress(OSError):
             temp.unlink()

@@ -130,8 +130,8 @@ class Probe:
                     self.completed_on_server[task_id] = (result.created_at, result.completed_at)
             return result
 
-        async def spy_collect(job: Any, status_: Any) -> Any:
-            out = await collect(job, status_)
+        async def spy_collect(job: Any, status_: Any, *rest: Any) -> Any:
+            out = await collect(job, status_, *rest)
             self.collected[job.task_id] = time.time()
             return out
 
