@@ -30,6 +30,7 @@ import orjson
 
 from kie_widgets.assets._store import _pretty_item, dumps
 from kie_widgets.assets.schema import EXTRA_KEY, MISSING, js_truthy
+from kie_widgets.errors import KieManifestError
 
 #: (size, mtime_ns, inode) of the file an index describes; ``None`` for a missing file.
 Signature = tuple[int, int, int]
@@ -44,6 +45,10 @@ _SEPARATOR = b",\n    "
 # Past this many items one read of the whole file is cheaper than a read per item.
 _READ_WHOLE_ABOVE = 200
 _INDENT = b"\n    "
+
+
+class StaleIndexError(KieManifestError):
+    """The file's bytes are not the ones the index describes although its signature is the same."""
 
 
 def signature_of(st: os.stat_result) -> Signature:
@@ -374,12 +379,22 @@ class ManifestIndex:
             return [json.loads(dumps(items[p])) for p in positions]
         if len(positions) > _READ_WHOLE_ABOVE and self.signature is not None and self.starts is not None:
             whole = memoryview(os.pread(fd, self.signature[0], 0))
-            return [self.parse(whole[slice(*self.span(p))]) for p in positions]
+            return [self.checked(p, whole[slice(*self.span(p))]) for p in positions]
         out = []
         for pos in positions:
             start, end = self.span(pos)
-            out.append(self.parse(os.pread(fd, end - start, start)))
+            out.append(self.checked(pos, os.pread(fd, end - start, start)))
         return out
+
+    def checked(self, pos: int, text: bytes | memoryview) -> Any:
+        """Item ``pos`` parsed from ``text``; ``StaleIndexError`` unless it is the item the row describes."""
+        try:
+            item = self.parse(text)
+        except ValueError as exc:
+            raise StaleIndexError(f"item {pos} is not where the index says ({exc})") from None
+        if row_of(item) != self.rows[pos]:
+            raise StaleIndexError(f"item {pos} is not the one the index describes")
+        return item
 
 
 def _spans(raw: bytes, count: int) -> tuple[array[int] | None, int]:
@@ -397,14 +412,15 @@ def _spans(raw: bytes, count: int) -> tuple[array[int] | None, int]:
 
 def splice(
     index: ManifestIndex, raw: bytes, changed: Mapping[int, bytes], appended: Sequence[bytes]
-) -> tuple[bytes, array[int], int]:
+) -> tuple[list[bytes | memoryview], array[int], int]:
     """The new file: ``raw`` with the items at ``changed`` rewritten and ``appended`` added at the end.
 
-    Returns the bytes, the new start offsets and the new end of the list.
+    Returns the file as pieces to write in order (views into ``raw`` where nothing changed, so no
+    byte is copied in memory), the new start offsets and the new end of the list.
     """
     assert index.starts is not None
     old = index.starts
-    view = memoryview(raw)  # slices of a view are not copies: only the join copies each byte once
+    view = memoryview(raw)  # slices of a view are not copies
     pieces: list[bytes | memoryview] = []
     starts = array("q")
     cursor = 0
@@ -425,7 +441,7 @@ def splice(
         pieces += [_SEPARATOR, text]
         list_end += len(_SEPARATOR) + len(text)
     pieces.append(view[index.list_end :])
-    return b"".join(pieces), starts, list_end
+    return pieces, starts, list_end
 
 
 def _shifted(offsets: array[int], shift: int) -> array[int]:
@@ -457,7 +473,7 @@ class Change:
         if self.index.document is not None:
             return json.loads(dumps(self.index.document["assets"][pos]))
         start, end = self.index.span(pos)
-        return self.index.parse(self.raw[start:end])
+        return self.index.checked(pos, memoryview(self.raw)[start:end])
 
     def edit(self, pos: int) -> Any:
         """The item at ``pos``, to change in place (it is rewritten when the change is written)."""

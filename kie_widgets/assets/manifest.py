@@ -35,6 +35,7 @@ from kie_widgets.assets._index import (
     ManifestIndex,
     Row,
     Signature,
+    StaleIndexError,
     encode,
     item_bytes,
     newest_first,
@@ -190,7 +191,7 @@ class Manifest(JournalMixin):
             if index.signature is None:
                 return index, b""
             raw, sig = self._read_file()
-            if raw is not None and sig == index.signature:
+            if raw is not None and sig == index.signature and len(raw) == sig[0]:
                 return index, raw
             self._index = None  # changed between the stat and the read (a foreign writer)
             loaded = self._load(locked=True)
@@ -214,6 +215,8 @@ class Manifest(JournalMixin):
                     try:
                         if signature_of(os.fstat(fd)) == index.signature:
                             return use(index, fd)
+                    except StaleIndexError:
+                        self._index = None
                     finally:
                         os.close(fd)
                     continue
@@ -323,12 +326,22 @@ class Manifest(JournalMixin):
         ``KieManifestError`` explains why; the index stays that of the old file.
         """
         with self._store.locked(), self._mutex:
-            index, raw = self._locked_load()
-            change = Change(index, raw)
-            result = edit(change)
-            if change.edited or change.added:
-                self._commit(change)
-            return result
+            for attempt in range(2):
+                index, raw = self._locked_load()
+                change = Change(index, raw)
+                try:
+                    result = edit(change)
+                    if change.edited or change.added:
+                        self._commit(change)
+                except StaleIndexError:
+                    # Same signature, other bytes (a same-size rewrite within the clock's tick):
+                    # read the file afresh and do the change again.
+                    self._index = None
+                    if attempt:
+                        raise
+                    continue
+                return result
+        raise AssertionError("unreachable")
 
     def _commit(self, change: Change) -> None:
         """Write the changed file (spliced when it is canonical) and move the index to it."""
@@ -336,8 +349,10 @@ class Manifest(JournalMixin):
         items_changed = {pos: item_bytes(item) for pos, item in change.edited.items()}
         items_added = [item_bytes(item) for item in change.added]
         if index.starts is not None:
-            data, starts, list_end = splice(index, change.raw, items_changed, items_added)
-            st = self._store.write_bytes_locked(data)
+            if change.raw[index.list_end : index.list_end + 4] != b"\n  ]":
+                raise StaleIndexError("the assets list does not end where the index says")
+            pieces, starts, list_end = splice(index, change.raw, items_changed, items_added)
+            st = self._store.write_bytes_locked(pieces)
             self.writes += 1
             for pos, item in change.edited.items():
                 index.replace_row(pos, row_of(item))

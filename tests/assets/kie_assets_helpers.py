@@ -105,7 +105,7 @@ def png_bomb(side: int = 30_000) -> bytes:
 
 
 def notebook_entry(i: int) -> dict[str, Any]:
-    """Manifest entry number ``i`` as a notebook session writes it (about 1.3 KB, every extra set)."""
+    """Manifest entry number ``i`` as a notebook session writes it (about 1.2 KB in the file)."""
     scene = i % 40
     prompt = (
         f"scene {scene}: a red fox crossing a snowy field at dawn, cinematic light, wide shot, take {i // 5}"
@@ -123,8 +123,8 @@ def notebook_entry(i: int) -> dict[str, Any]:
         "kie": {
             "task_id": f"task{i:012d}abcdef0123456789",
             "model_id": "google/imagen4",
-            "params": {"prompt": prompt, "aspect_ratio": "16:9", "seed": i, "negative_prompt": "blur"},
-            "negative_prompt": "blur, watermark",
+            "params": {"aspect_ratio": "16:9"},
+            "negative_prompt": "blur",
             "seed": i,
             "parents": [],
             "operation": "generate",
@@ -134,7 +134,6 @@ def notebook_entry(i: int) -> dict[str, Any]:
             "batch": f"{i // 2:012x}",
             "cell_id": f"cell-{i % 97}",
             "notebook": "notebooks/storyboard.ipynb",
-            "cell_source": f"%%kie_image Imagen 4 --scene {scene} --aspect-ratio 16:9\n{prompt}",
             "sha256": f"{i:064x}",
             "format": "PNG",
             "width": 1408,

@@ -240,3 +240,24 @@ def test_verify_hashes_only_files_changed_since_they_were_recorded(
     report = verify(manifest)
     assert [m["id"] for m in report.hash_mismatches] == ["img-002"]
     assert hashed == [target]
+
+
+def test_a_rewrite_that_keeps_the_signature_is_still_noticed(manifest: Manifest) -> None:
+    """Same size, same inode, same modification time, other bytes: the entry read or edited is checked."""
+    for k in range(3):
+        manifest.add_image(f"{k}.png", f"prompt {k}", "Imagen 4", PARAMS)
+    st = manifest.path.stat()
+    text = manifest.path.read_text(encoding="utf-8").replace("prompt 1", "PROMPT 1")
+    with open(manifest.path, "r+", encoding="utf-8") as fh:
+        fh.write(text)
+    os.utime(manifest.path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert index_module.signature_of(manifest.path.stat()) == index_module.signature_of(st)
+    assert manifest.get("img-002")["prompt"] == "PROMPT 1"
+    text = text.replace("PROMPT 1", "PRUMPT 1")
+    with open(manifest.path, "r+", encoding="utf-8") as fh:
+        fh.write(text)
+    os.utime(manifest.path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    manifest.update_extra("img-002", kept=True)  # edits what the file holds now
+    document = json.loads(manifest.path.read_text(encoding="utf-8"))
+    assert document["assets"][1]["prompt"] == "PRUMPT 1"
+    assert document["assets"][1]["kie"] == {"kept": True}

@@ -6,7 +6,7 @@ Run from the repo root::
     PYTHONPATH=. python3 tests/benchmarks/bench_scale.py --sizes 1000    # one size
 
 Every figure is printed next to a baseline measured in the same run; nothing is asserted. Entries
-are what a notebook writes (every extra set, about 1.3 KB each). Baselines:
+are what a notebook writes (every extra set, about 1.2 KB each in the file). Baselines:
 
 - add: a plain ``json.load`` + ``json.dump(indent=2)`` rewrite (no lock, no fsync), and the skill
   document's Node snippet (``node -e``);
@@ -362,20 +362,20 @@ async def before():
     await asyncio.to_thread(_render, saved.temp_path, 512, None)
     return saved
 
-def rss_kb():
+def status_kb(field):
+    # VmHWM, not ru_maxrss: the latter keeps the peak of the parent that forked this process.
     for line in open("/proc/self/status"):
-        if line.startswith("VmRSS:"):
+        if line.startswith(field + ":"):
             return int(line.split()[1])
 
 async def main():
     if sys.argv[2] == "before":
         images.DECODE_SLOTS = threading.BoundedSemaphore(16)
         images._decode_pool = __import__("concurrent.futures").futures.ThreadPoolExecutor(16)
-    start = rss_kb()  # now, not the peak so far: importing may have peaked higher than what follows
+    start = status_kb("VmRSS")  # now, not the peak so far: importing may peak higher than what follows
     work = ours if sys.argv[2] == "ours" else before
     await asyncio.gather(*(work() for _ in range(16)))
-    import resource
-    print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - start) / 1024)
+    print((status_kb("VmHWM") - start) / 1024)
 
 asyncio.run(main())
 """
