@@ -106,7 +106,8 @@ class Session:
     def client(self) -> KieClient:
         """The loop thread's client, rebuilt first when the environment's settings changed."""
         client = runner.get_client()
-        if self._client_kwargs:
+        if self._client_kwargs or runner.configured():
+            # Someone chose the client's arguments on purpose: the environment does not override them.
             return client
         from kie_widgets.config import load_settings
 

@@ -121,7 +121,7 @@ def test_the_request_view_shows_the_bodies_that_plan_makes(studio: Any) -> None:
     studio.form.set(models=["4o Image"], prompt="a harbour", n=3, aspect_ratio="3:2")
     plans = studio.refresh_estimate()
     shown = studio.request_view.value
-    assert [p.body["nVariants"] if "nVariants" in p.body else 1 for p in plans] == [2, 1]
+    assert [p.body.get("nVariants", 1) for p in plans] == [2, 1]
     for p in plans:
         assert json.dumps(p.body, indent=2, ensure_ascii=False) in shown
 
