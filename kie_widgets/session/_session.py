@@ -19,7 +19,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from kie_widgets import runner
-from kie_widgets.errors import KieBudgetError, KieValidationError, Problem
+from kie_widgets.errors import KieBudgetError, KieValidationError, KieWaitTimeoutError, Problem
 from kie_widgets.session._history import history_of
 from kie_widgets.session._run import Run, Subscriber
 
@@ -106,7 +106,8 @@ class Session:
     def client(self) -> KieClient:
         """The loop thread's client, rebuilt first when the environment's settings changed."""
         client = runner.get_client()
-        if self._client_kwargs:
+        if self._client_kwargs or runner.configured():
+            # Someone chose the client's arguments on purpose: the environment does not override them.
             return client
         from kie_widgets.config import load_settings
 
@@ -217,6 +218,15 @@ class Session:
             run._settle(request, [exc] * len(handles))
             self._refund_unspent(handles)
             raise
+        # A part whose wait was stopped is not a failure: the task goes on at kie, journaled.
+        outcomes = [
+            KieWaitTimeoutError(
+                f"{h.model}: stopped waiting; the task is still running at kie", task_id=h.task_id
+            )
+            if isinstance(o, asyncio.CancelledError)
+            else o
+            for h, o in zip(handles, outcomes, strict=True)
+        ]
         run._settle(request, outcomes)
         self._refund_unspent(handles)
         return client._gathered(outcomes, handles[0].model)
