@@ -301,34 +301,27 @@ class ManifestIndex:
         self._index_row(pos, row)
 
     def _index_row(self, pos: int, row: Row) -> None:
-        if not row.is_entry:
-            return
-        if row.type == "image":
-            self.image_count += 1
-        for name in _TABLES:
-            value = getattr(row, name)
-            if value is MISSING:
-                self.missing[name].append(pos)
-            elif value is not None and _hashable(value):
-                _add(self.tables[name], value, pos)
-        if _hashable(row.prompt) and _hashable(row.model):
-            _add(self.heads, (row.prompt, row.model), pos)
-        else:
-            self.odd_heads.append(pos)
+        self._file(pos, row, adding=True)
 
     def _unindex_row(self, pos: int, row: Row) -> None:
+        self._file(pos, row, adding=False)
+
+    def _file(self, pos: int, row: Row, *, adding: bool) -> None:
+        """Add ``row`` at ``pos`` to the counts and tables, or take it out of them."""
         if not row.is_entry:
             return
         if row.type == "image":
-            self.image_count -= 1
+            self.image_count += 1 if adding else -1
         for name in _TABLES:
             value = getattr(row, name)
             if value is MISSING:
-                self.missing[name].remove(pos)
+                (self.missing[name].append if adding else self.missing[name].remove)(pos)
             elif value is not None and _hashable(value):
-                _remove(self.tables[name], value, pos)
+                (_add if adding else _remove)(self.tables[name], value, pos)
         if _hashable(row.prompt) and _hashable(row.model):
-            _remove(self.heads, (row.prompt, row.model), pos)
+            (_add if adding else _remove)(self.heads, (row.prompt, row.model), pos)
+        elif adding:
+            self.odd_heads.append(pos)
         elif pos in self.odd_heads:
             self.odd_heads.remove(pos)
 

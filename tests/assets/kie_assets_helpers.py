@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import random
 import shutil
 import struct
 import subprocess
+import time
 import zlib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -148,3 +150,33 @@ def seed_manifest(path: Path, count: int) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     document = {"assets": [notebook_entry(i) for i in range(count)]}
     path.write_text(json.dumps(document, indent=2, ensure_ascii=False), encoding="utf-8")
+
+
+class Heartbeat:
+    """``async with Heartbeat() as beat``: ``beat.longest`` is the longest the event loop was blocked.
+
+    A task asks the loop to wake it every ``every`` seconds; any gap well beyond that is a stall.
+    """
+
+    def __init__(self, every: float = 0.002) -> None:
+        self.every = every
+        self.longest = 0.0
+        self._done = asyncio.Event()
+        self._task: asyncio.Future[None] | None = None
+
+    async def _beat(self) -> None:
+        last = time.perf_counter()
+        while not self._done.is_set():
+            await asyncio.sleep(self.every)
+            now = time.perf_counter()
+            self.longest = max(self.longest, now - last)
+            last = now
+
+    async def __aenter__(self) -> Heartbeat:
+        self._task = asyncio.ensure_future(self._beat())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._done.set()
+        assert self._task is not None
+        await self._task

@@ -46,11 +46,11 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "assets"))
 
-from kie_assets_helpers import NODE_SNIPPET, image_bytes, notebook_entry, seed_manifest  # noqa: E402
+from kie_assets_helpers import NODE_SNIPPET, Heartbeat, image_bytes, notebook_entry, seed_manifest  # noqa: E402
 
 from kie_widgets.assets import Manifest, verify  # noqa: E402
 from kie_widgets.jobs import PollSchedule  # noqa: E402
-from kie_widgets.session._history import history_of, select_entries  # noqa: E402
+from kie_widgets.session._history import select_entries  # noqa: E402
 
 NODE = shutil.which("node")
 PARAMS = {"size": "16:9", "endpoint": "/api/v1/jobs/createTask"}
@@ -192,12 +192,12 @@ def bench_store(n: int, folder: Path) -> None:
     def plain_history(**kw: Any) -> list[dict[str, Any]]:
         return select_entries(json.loads(path.read_text(encoding="utf-8"))["assets"], **kw)
 
-    history_of(manifest)
-    t_history = median_s(lambda: history_of(manifest), 20)
+    select_entries(manifest)
+    t_history = median_s(lambda: select_entries(manifest), 20)
     t_history_plain = median_s(plain_history, 3)
     row(label, "history (50 newest, warm)", ms(t_history), f"{ms(t_history_plain)} parse + filter")
     page = {"model": "Imagen 4", "limit": 12}
-    t_page = median_s(lambda: history_of(manifest, **page), 20)  # type: ignore[arg-type]
+    t_page = median_s(lambda: select_entries(manifest, **page), 20)  # type: ignore[arg-type]
     t_page_plain = median_s(lambda: plain_history(**page), 3)
     row(label, "gallery first page (12, one model, warm)", ms(t_page), f"{ms(t_page_plain)} parse + filter")
 
@@ -264,47 +264,23 @@ async def _generation(manifest: Manifest, images: int) -> tuple[float, float]:
     clock = FakeClock()
     config = SandboxConfig(api_key="bench", model_seconds={"google/imagen4": 5.0}, seed=next(_SEEDS))
     sandbox = Sandbox(config, clock=clock)  # a new seed: task ids must not repeat across runs
-    gaps = [0.0]
-    done = asyncio.Event()
-
-    async def heartbeat() -> None:
-        last = time.perf_counter()
-        while not done.is_set():
-            await asyncio.sleep(0.002)
-            now = time.perf_counter()
-            gaps.append(now - last)
-            last = now
-
-    beat = asyncio.ensure_future(heartbeat())
     start = time.perf_counter()
-    async with KieClient(api_key="bench", transport=sandbox.transport, clock=clock, manifest=manifest) as kie:
+    async with (
+        Heartbeat() as beat,
+        KieClient(api_key="bench", transport=sandbox.transport, clock=clock, manifest=manifest) as kie,
+    ):
         await kie.generate("Imagen 4", f"a fox {time.time()}", n=images)
     took = time.perf_counter() - start
-    done.set()
-    await beat
-    return max(gaps), took
+    return beat.longest, took
 
 
 async def _loop_parse_stall(path: Path) -> float:
     """The longest heartbeat gap while the loop parses and scans the manifest once (the old ``find``)."""
-    gaps = [0.0]
-    done = asyncio.Event()
-
-    async def heartbeat() -> None:
-        last = time.perf_counter()
-        while not done.is_set():
-            await asyncio.sleep(0.002)
-            now = time.perf_counter()
-            gaps.append(now - last)
-            last = now
-
-    beat = asyncio.ensure_future(heartbeat())
-    await asyncio.sleep(0.01)
-    scan_find(path, "task_id", "nobody")
-    await asyncio.sleep(0.01)
-    done.set()
-    await beat
-    return max(gaps)
+    async with Heartbeat() as beat:
+        await asyncio.sleep(0.01)
+        scan_find(path, "task_id", "nobody")
+        await asyncio.sleep(0.01)
+    return beat.longest
 
 
 def bench_loop(n: int, folder: Path) -> None:
