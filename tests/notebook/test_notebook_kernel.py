@@ -161,7 +161,9 @@ def test_studio_tour_runs_headless_and_leaves_plain_outputs(project: Path) -> No
     outputs = [o for c in nb.cells for o in c.get("outputs", [])]
     views = [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
     assert len(views) >= 3  # the Studio, the mask editor, the storyboard
-    plain = [o["data"]["text/html"] for o in outputs if "data:image/" in o.get("data", {}).get("text/html", "")]
+    plain = [
+        o["data"]["text/html"] for o in outputs if "data:image/" in o.get("data", {}).get("text/html", "")
+    ]
     assert plain, "a notebook opened without a kernel still shows the Studio's results"
     state = json.dumps(nb.metadata["widgets"])
     assert len(state) < 1_500_000  # bounded: tiles and gallery pages are capped, replaced widgets closed
