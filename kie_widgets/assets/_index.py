@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from kie_widgets.assets._store import _pretty_item, dumps
+from kie_widgets.assets._store import Piece, _pretty_item, dumps
 from kie_widgets.assets.schema import EXTRA_KEY, MISSING, js_truthy
 from kie_widgets.errors import KieManifestError
 
@@ -404,36 +404,35 @@ def _spans(raw: bytes, count: int) -> tuple[array[int] | None, int]:
 
 
 def splice(
-    index: ManifestIndex, raw: bytes, changed: Mapping[int, bytes], appended: Sequence[bytes]
-) -> tuple[list[bytes | memoryview], array[int], int]:
-    """The new file: ``raw`` with the items at ``changed`` rewritten and ``appended`` added at the end.
+    index: ManifestIndex, source: Source, changed: Mapping[int, bytes], appended: Sequence[bytes]
+) -> tuple[list[Piece], array[int], int]:
+    """The new file: ``source`` with the items at ``changed`` rewritten and ``appended`` at the end.
 
-    Returns the file as pieces to write in order (views into ``raw`` where nothing changed, so no
-    byte is copied in memory), the new start offsets and the new end of the list.
+    Returns the file as pieces to write in order (ranges of the old file where nothing changed, so
+    those bytes are never copied through Python), the new start offsets and the new end of the list.
     """
     assert index.starts is not None
     old = index.starts
-    view = memoryview(raw)  # slices of a view are not copies
-    pieces: list[bytes | memoryview] = []
+    pieces: list[Piece] = []
     starts = array("q")
     cursor = 0
     done = 0  # items whose new start is already in ``starts``
     shift = 0
     for pos in sorted(changed):
         start, end = index.span(pos)
-        pieces += [view[cursor:start], changed[pos]]
+        pieces += [source.piece(cursor, start), changed[pos]]
         cursor = end
         starts.extend(_shifted(old[done : pos + 1], shift))
         done = pos + 1
         shift += len(changed[pos]) - (end - start)
-    pieces.append(view[cursor : index.list_end])
+    pieces.append(source.piece(cursor, index.list_end))
     starts.extend(_shifted(old[done:], shift))
     list_end = index.list_end + shift
     for text in appended:
         starts.append(list_end + len(_SEPARATOR))
         pieces += [_SEPARATOR, text]
         list_end += len(_SEPARATOR) + len(text)
-    pieces.append(view[index.list_end :])
+    pieces.append(source.piece(index.list_end, -1))
     return pieces, starts, list_end
 
 
@@ -441,12 +440,36 @@ def _shifted(offsets: array[int], shift: int) -> array[int]:
     return offsets if shift == 0 else array("q", map(shift.__add__, offsets))
 
 
+class Source:
+    """The bytes of the version of the file a change starts from: in memory, or in an open file.
+
+    From an open file nothing is read but the items edited: unchanged ranges are copied by the
+    kernel when the new file is written (``JSONStore.write_bytes_locked``).
+    """
+
+    def __init__(self, data: bytes | None = None, fd: int = -1) -> None:
+        self.data = data
+        self.fd = fd
+
+    def read(self, start: int, end: int) -> bytes | memoryview:
+        """The bytes from ``start`` to ``end``."""
+        if self.data is not None:
+            return memoryview(self.data)[start:end]
+        return os.pread(self.fd, end - start, start)
+
+    def piece(self, start: int, end: int) -> Piece:
+        """What to write for the bytes from ``start`` to ``end`` (to the end of the file if ``end`` < 0)."""
+        if self.data is not None:
+            return memoryview(self.data)[start : end if end >= 0 else len(self.data)]
+        return (start, end if end >= 0 else os.fstat(self.fd).st_size)
+
+
 class Change:
     """One locked change: items read and edited by position, new items appended, written once."""
 
-    def __init__(self, index: ManifestIndex, raw: bytes) -> None:
+    def __init__(self, index: ManifestIndex, source: Source) -> None:
         self.index = index
-        self.raw = raw
+        self.source = source
         #: position -> the edited item (a fresh parse, so the index is untouched until the write)
         self.edited: dict[int, Any] = {}
         self.added: list[dict[str, Any]] = []
@@ -466,7 +489,7 @@ class Change:
         if self.index.document is not None:
             return json.loads(dumps(self.index.document["assets"][pos]))
         start, end = self.index.span(pos)
-        return self.index.checked(pos, memoryview(self.raw)[start:end])
+        return self.index.checked(pos, self.source.read(start, end))
 
     def edit(self, pos: int) -> Any:
         """The item at ``pos``, to change in place (it is rewritten when the change is written)."""

@@ -289,20 +289,21 @@ class JSONStore:
         data = self._write_checked(document, None)
         self._cache = (data, document)
 
-    def write_bytes_locked(self, data: bytes | Sequence[bytes | memoryview]) -> os.stat_result:
+    def write_bytes_locked(self, data: bytes | Sequence[Piece], *, source: int = -1) -> os.stat_result:
         """Write ``data``, already serialised, as the new file (the caller holds the lock).
 
+        A ``(start, end)`` piece is that range of the open file ``source``, copied by the kernel.
         Returns the written file's stat, taken before the rename, so a later foreign write cannot be
         mistaken for this one.
         """
         self.invalidate()
-        self._write_checked(None, data)
+        self._write_checked(None, data, source)
         assert self.written_stat is not None
         return self.written_stat
 
-    def _write_checked(self, document: Any, data: bytes | Sequence[bytes | memoryview] | None) -> bytes:
+    def _write_checked(self, document: Any, data: bytes | Sequence[Piece] | None, source: int = -1) -> bytes:
         try:
-            return self._write_file(document, keep_backup=True, data=data)
+            return self._write_file(document, keep_backup=True, data=data, source=source)
         except OSError as exc:
             self.invalidate()
             raise KieManifestError(
@@ -315,7 +316,12 @@ class JSONStore:
             raise
 
     def _write_file(
-        self, document: Any, *, keep_backup: bool, data: bytes | Sequence[bytes | memoryview] | None = None
+        self,
+        document: Any,
+        *,
+        keep_backup: bool,
+        data: bytes | Sequence[Piece] | None = None,
+        source: int = -1,
     ) -> bytes:
         """Write the file atomically; returns the bytes when given a document (else ``b""``)."""
         folder = self.path.parent
@@ -330,6 +336,9 @@ class JSONStore:
             try:
                 # Piece by piece: os.write lets go of the GIL, a join of 50 MB would not.
                 for piece in [data] if isinstance(data, bytes) else data:
+                    if isinstance(piece, tuple):
+                        _copy_range(source, fd, *piece)
+                        continue
                     view = memoryview(piece)
                     while view:
                         written = os.write(fd, view)
@@ -366,6 +375,29 @@ class JSONStore:
             with contextlib.suppress(OSError):
                 os.unlink(staging)
             raise
+
+
+#: A piece of a file to write: bytes, or a (start, end) range of the file being replaced.
+Piece = bytes | memoryview | tuple[int, int]
+
+
+def _copy_range(source: int, target: int, start: int, end: int) -> None:
+    """Append bytes ``start``..``end`` of ``source`` to ``target``, in the kernel where it can."""
+    offset = start
+    while offset < end:
+        try:
+            copied = os.copy_file_range(source, target, end - offset, offset)
+        except (AttributeError, OSError):
+            copied = 0  # no copy_file_range here (other OS, old kernel, across file systems)
+        if copied <= 0:
+            block = os.pread(source, min(end - offset, 1 << 22), offset)
+            if not block:
+                raise OSError(errno.EIO, "the file being replaced ended early")
+            view = memoryview(block)
+            while view:
+                view = view[os.write(target, view) :]
+            copied = len(block)
+        offset += copied
 
 
 def stale_temp_files(folder: Path, name: str, older_than: float = 60.0) -> list[Path]:

@@ -35,6 +35,7 @@ from kie_widgets.assets._index import (
     ManifestIndex,
     Row,
     Signature,
+    Source,
     StaleIndexError,
     encode,
     item_bytes,
@@ -182,22 +183,31 @@ class Manifest(JournalMixin):
         self._store._recover(problem or "unreadable")
         return self._load(locked=True)
 
-    def _locked_load(self) -> tuple[ManifestIndex, bytes]:
-        """Under the file lock and the mutex: the index and the exact bytes it describes."""
+    def _locked_load(self, opened: list[int]) -> tuple[ManifestIndex, Source]:
+        """Under the file lock and the mutex: the index and the version of the file it describes.
+
+        When the index is already current the file is only opened (its descriptor goes into
+        ``opened`` for the caller to close), not read: a change reads just the items it edits.
+        """
         loaded = self._load(locked=True)
         assert loaded is not None
         index, raw = loaded
         while raw is None:
             if index.signature is None:
-                return index, b""
-            raw, sig = self._read_file()
-            if raw is not None and sig == index.signature and len(raw) == sig[0]:
-                return index, raw
-            self._index = None  # changed between the stat and the read (a foreign writer)
+                return index, Source(b"")
+            try:
+                fd = os.open(self.path, os.O_RDONLY)
+            except FileNotFoundError:
+                fd = -1
+            if fd >= 0:
+                opened.append(fd)
+                if signature_of(os.fstat(fd)) == index.signature:
+                    return index, Source(fd=fd)
+            self._index = None  # changed between the stat and the open (a foreign writer)
             loaded = self._load(locked=True)
             assert loaded is not None
             index, raw = loaded
-        return index, raw
+        return index, Source(raw)
 
     def _query(self, use: Callable[[ManifestIndex, int], T]) -> T:
         """``use(index, fd)`` on the current index with the file open (``fd`` -1 if not needed)."""
@@ -327,9 +337,10 @@ class Manifest(JournalMixin):
         """
         with self._store.locked(), self._mutex:
             for attempt in range(2):
-                index, raw = self._locked_load()
-                change = Change(index, raw)
+                opened: list[int] = []
                 try:
+                    index, source = self._locked_load(opened)
+                    change = Change(index, source)
                     result = edit(change)
                     if change.edited or change.added:
                         self._commit(change)
@@ -340,6 +351,9 @@ class Manifest(JournalMixin):
                     if attempt:
                         raise
                     continue
+                finally:
+                    for fd in opened:
+                        os.close(fd)
                 return result
         raise AssertionError("unreachable")
 
@@ -349,10 +363,10 @@ class Manifest(JournalMixin):
         items_changed = {pos: item_bytes(item) for pos, item in change.edited.items()}
         items_added = [item_bytes(item) for item in change.added]
         if index.starts is not None:
-            if change.raw[index.list_end : index.list_end + 4] != b"\n  ]":
+            if bytes(change.source.read(index.list_end, index.list_end + 4)) != b"\n  ]":
                 raise StaleIndexError("the assets list does not end where the index says")
-            pieces, starts, list_end = splice(index, change.raw, items_changed, items_added)
-            st = self._store.write_bytes_locked(pieces)
+            pieces, starts, list_end = splice(index, change.source, items_changed, items_added)
+            st = self._store.write_bytes_locked(pieces, source=change.source.fd)
             self.writes += 1
             for pos, item in change.edited.items():
                 index.replace_row(pos, row_of(item))

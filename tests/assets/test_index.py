@@ -261,3 +261,21 @@ def test_a_rewrite_that_keeps_the_signature_is_still_noticed(manifest: Manifest)
     document = json.loads(manifest.path.read_text(encoding="utf-8"))
     assert document["assets"][1]["prompt"] == "PRUMPT 1"
     assert document["assets"][1]["kie"] == {"kept": True}
+
+
+def test_unchanged_bytes_are_copied_even_where_the_kernel_cannot(
+    manifest: Manifest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without copy_file_range (another OS, across file systems) a spliced write reads and writes."""
+    for k in range(3):
+        manifest.add_image(f"{k}.png", "fox", "Imagen 4", PARAMS)
+
+    def refuse(*args: Any) -> int:
+        raise OSError(18, "Invalid cross-device link")
+
+    monkeypatch.setattr(os, "copy_file_range", refuse)
+    manifest.add_image("3.png", "fox", "Imagen 4", PARAMS)
+    text = manifest.path.read_text(encoding="utf-8")
+    document = json.loads(text)
+    assert text == json.dumps(document, indent=2, ensure_ascii=False)
+    assert [a["superseded_by"] for a in document["assets"][:3]] == ["img-002", "img-003", "img-004"]
