@@ -11,8 +11,6 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timezone
 from typing import Any
 
-from kie_widgets.assets.record import AssetRecord
-
 
 def created_at(entry: Mapping[str, Any]) -> datetime | None:
     """The entry's ``created_at`` as an aware datetime, or ``None`` when missing or unreadable."""
@@ -27,8 +25,13 @@ def created_at(entry: Mapping[str, Any]) -> datetime | None:
 
 
 def batch_of(entry: Mapping[str, Any] | None) -> Any:
-    """The request (``kie.batch``) an entry was made by, if recorded."""
-    return AssetRecord.from_entry(entry).batch if entry else None
+    """The request (``kie.batch``) an entry was made by, if recorded.
+
+    Read straight from the entry: this runs for every entry of a history or gallery view, where
+    building a whole ``AssetRecord`` per entry would cost more than the view itself.
+    """
+    extra = entry.get("kie") if entry else None
+    return extra.get("batch") if isinstance(extra, Mapping) else None
 
 
 def _current_batch(entries: list[Mapping[str, Any]]) -> dict[Any, Any]:
@@ -64,17 +67,16 @@ def select_entries(
     for entry in entries:
         if entry.get("type", "image") != "image":
             continue
-        record = AssetRecord.from_entry(entry)
-        outdated = entry.get("superseded_by") and (
-            record.batch is None or record.batch != current.get(entry.get("id"))
-        )
+        # The seed's own fields, read straight from the entry (this runs for every entry of a view).
+        batch = batch_of(entry)
+        outdated = entry.get("superseded_by") and (batch is None or batch != current.get(entry.get("id")))
         if outdated and not include_superseded:
             continue
-        if scene is not None and str(record.scene_id) != str(scene):
+        if scene is not None and str(entry.get("scene_id")) != str(scene):
             continue
-        if needle and needle not in str(record.model or "").lower():
+        if needle and needle not in str(entry.get("model") or "").lower():
             continue
-        if words and not all(w in str(record.prompt or "").lower() for w in words):
+        if words and not all(w in str(entry.get("prompt") or "").lower() for w in words):
             continue
         if since or until:
             created = created_at(entry)
