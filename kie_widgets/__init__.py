@@ -6,10 +6,10 @@ Importing the package is cheap: every public name is loaded on first use (PEP 56
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 from kie_widgets import errors as _errors
+from kie_widgets._lazy import lazy_getattr
 
 __version__ = "0.1.0"
 
@@ -56,13 +56,7 @@ last: list[Any] = []
 __all__ = sorted([*_LAZY, "last", "load_ipython_extension", "unload_ipython_extension"])
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'kie_widgets' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr("kie_widgets", _LAZY, globals())
 
 
 def __dir__() -> list[str]:

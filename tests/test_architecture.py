@@ -14,6 +14,7 @@ INTERNAL = {
     "errors",
     "clock",
     "imagetype",
+    "_lazy",
     "config",
     "catalog",
     "client",
@@ -32,6 +33,8 @@ FORBIDDEN: dict[str, set[str]] = {
     "clock": INTERNAL - {"clock"},
     # A leaf table of image signatures that everyone may use; it imports nothing.
     "imagetype": INTERNAL - {"imagetype"},
+    # The lazy loader of the package __init__ files: a leaf that imports nothing of ours.
+    "_lazy": INTERNAL - {"_lazy"},
     "config": {
         "catalog",
         "client",

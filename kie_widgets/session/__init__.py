@@ -15,8 +15,9 @@ Layout: ``_run`` (Run, TaskHandle, TaskEvent), ``_history`` (history filters), `
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from kie_widgets._lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from kie_widgets.session._context import CellContext, capture, scene_number
@@ -27,24 +28,24 @@ if TYPE_CHECKING:
 
 # Loaded on first use: the notebook layer needs the cell context at %load_ext, not the client.
 _LAZY = {
-    "CellContext": "_context",
-    "capture": "_context",
-    "scene_number": "_context",
-    "batch_of": "_history",
-    "created_at": "_history",
-    "select_entries": "_history",
-    "FINAL_STATES": "_run",
-    "STATES": "_run",
-    "Run": "_run",
-    "TaskEvent": "_run",
-    "TaskHandle": "_run",
-    "Budget": "_session",
-    "Request": "_session",
-    "Session": "_session",
-    "current_session": "_session",
-    "use_session": "_session",
-    "parse_value": "_values",
-    "parse_values": "_values",
+    "CellContext": "._context",
+    "capture": "._context",
+    "scene_number": "._context",
+    "batch_of": "._history",
+    "created_at": "._history",
+    "select_entries": "._history",
+    "FINAL_STATES": "._run",
+    "STATES": "._run",
+    "Run": "._run",
+    "TaskEvent": "._run",
+    "TaskHandle": "._run",
+    "Budget": "._session",
+    "Request": "._session",
+    "Session": "._session",
+    "current_session": "._session",
+    "use_session": "._session",
+    "parse_value": "._values",
+    "parse_values": "._values",
 }
 __all__ = [
     "FINAL_STATES",
@@ -68,10 +69,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'kie_widgets.session' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"kie_widgets.session.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr("kie_widgets.session", _LAZY, globals())

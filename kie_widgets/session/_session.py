@@ -335,6 +335,12 @@ class Session:
         """The recorded asset with this id, or ``None``."""
         return self.manifest.asset(asset_id)
 
+    def asset_of(self, entry: Mapping[str, Any]) -> Asset:
+        """The asset an entry (from ``history()`` or ``entries()``) describes; the manifest is not read."""
+        from kie_widgets.assets import Asset
+
+        return Asset.from_entry(dict(entry), self.manifest)
+
     def _entry(self, image: Any) -> dict[str, Any]:
         asset_id = str(getattr(image, "id", image))
         entry = self.manifest.get(asset_id)

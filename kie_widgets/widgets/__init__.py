@@ -8,8 +8,9 @@ ipywidgets is imported only when one is made.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from kie_widgets._lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from kie_widgets.widgets._form import Form
@@ -19,19 +20,13 @@ if TYPE_CHECKING:
     from kie_widgets.widgets.mask import MaskEditor
 
 _LAZY = {
-    "Studio": "_studio",
-    "Form": "_form",
-    "Gallery": "_gallery",
-    "RunTile": "_tiles",
-    "MaskEditor": "mask",
+    "Studio": "._studio",
+    "Form": "._form",
+    "Gallery": "._gallery",
+    "RunTile": "._tiles",
+    "MaskEditor": ".mask",
 }
 __all__ = ["Form", "Gallery", "MaskEditor", "RunTile", "Studio"]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'kie_widgets.widgets' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"kie_widgets.widgets.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr("kie_widgets.widgets", _LAZY, globals())

@@ -132,6 +132,7 @@ class Gallery(w.VBox):
         self.kept_only = w.Checkbox(description="Kept only")
         self.since = w.Text(description="Since", placeholder="YYYY-MM-DD")
         self.previous_selected: dict[str, Any] | None = None
+        self._groups: dict[Any, list[Any]] = {}
         self.previous = w.Button(description="Previous page")
         self.next = w.Button(description="Next page")
         self.info = w.Label()
@@ -173,6 +174,10 @@ class Gallery(w.VBox):
         for i, entry in enumerate(entries):
             order[batch_of(entry) or entry.get("id")] = i
         self.entries = sorted(entries, key=lambda e: -order[batch_of(e) or e.get("id")])
+        self._groups = {}
+        for entry in self.entries:
+            if batch_of(entry):
+                self._groups.setdefault(batch_of(entry), []).append(entry.get("id"))
         self.page = min(self.page, max(0, (len(self.entries) - 1) // PAGE_SIZE))
         self._draw()
 
@@ -193,7 +198,7 @@ class Gallery(w.VBox):
         self.next.disabled = self.page + 1 >= pages
 
     def _card(self, entry: dict[str, Any]) -> w.Widget:
-        asset = self.session.asset(str(entry.get("id")))
+        asset = self.session.asset_of(entry)
         image = w.Image(layout=w.Layout(width="140px", height="auto"))
         if asset is not None and asset.path.exists():
             set_thumbnail(image, asset, 140)
@@ -205,9 +210,9 @@ class Gallery(w.VBox):
         )
         pick.on_click(lambda _b: self.select(str(entry.get("id"))))
         label = f"{entry.get('model')} · v{entry.get('version', 1)}"
-        siblings = [e for e in self.entries if batch_of(e) and batch_of(e) == batch_of(entry)]
+        siblings = self._groups.get(batch_of(entry), [])
         if len(siblings) > 1:
-            label += f" · variant {siblings.index(entry) + 1} of {len(siblings)}"
+            label += f" · variant {siblings.index(entry.get('id')) + 1} of {len(siblings)}"
         extra = entry.get("kie") or {}
         group = extra.get("layer_group")
         if isinstance(group, dict):

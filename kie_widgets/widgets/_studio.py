@@ -20,7 +20,7 @@ from kie_widgets.widgets._form import WIDE, Form
 from kie_widgets.widgets._gallery import Gallery, cell_text
 from kie_widgets.widgets._hotkey import Hotkey
 from kie_widgets.widgets._storyboard import Scene, Storyboard
-from kie_widgets.widgets._tiles import RunArea, RunTile, on_events
+from kie_widgets.widgets._tiles import MAX_TILES, RunArea, RunTile, on_events
 from kie_widgets.widgets._util import replace_children
 
 if TYPE_CHECKING:
@@ -280,12 +280,15 @@ class Studio(w.VBox):
             self.storyboard.refresh()
 
     def _show_run(self, run: Run, heading: str, legends: list[str] | None = None) -> None:
+        # A run of more tasks than the area shows gets tiles for the first ones; all land in the gallery.
         tiles = [
             RunTile(
                 h, legend=legends[h.plan.request] if legends else heading, on_keep=lambda a: self._keep(a.id)
             )
-            for h in run.handles
+            for h in run.handles[:MAX_TILES]
         ]
+        if len(run.handles) > len(tiles):
+            heading += f" (tiles for {len(tiles)} of {len(run.handles)} tasks; all go to the gallery)"
         self.runs.show(tiles, heading)
         run.subscribe(on_events(tiles), on="thread")
         run.subscribe(lambda e: self._maybe_finished(run, e), on="thread")

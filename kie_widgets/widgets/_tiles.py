@@ -127,7 +127,7 @@ class RunArea(w.VBox):
     def show(self, tiles: list[RunTile], heading: str) -> None:
         """Put ``tiles`` first (one run's tasks side by side)."""
         # Older tiles leave (their images are in the gallery): the saved widget state stays small.
-        self.tiles = (tiles + self.tiles)[: max(MAX_TILES, len(tiles))]
+        self.tiles = (tiles + self.tiles)[:MAX_TILES]
         replace_children(self.grid, self.tiles)
         self.heading.value = f"<b>{html.escape(heading)}</b>"
 

@@ -109,7 +109,7 @@ def test_ctrl_enter_sweep_grid_and_storyboard(notebook_page: NotebookPage) -> No
     expect(studio.get_by_text("Confirm to send")).to_be_visible()
     studio.get_by_role("button", name="Confirm").click()
     studio.get_by_role("tab", name="Runs").click()
-    expect(studio.get_by_text("✔ done")).to_have_count(5)
+    expect(studio.get_by_text("✔ done")).to_have_count(6)  # one take for each of the two scenes
     studio.get_by_role("tab", name="Storyboard").click()
     studio.get_by_role("tab", name="Runs").click()
     studio.get_by_role("tab", name="Storyboard").click()
