@@ -313,6 +313,48 @@ def bench_loop(n: int, folder: Path) -> None:
     row(label, "manifest writes for the 4 images", str(writes), "4 (one per image)")
 
 
+GALLERY_CHILD = """
+import json, os, statistics, sys, time
+sys.path.insert(0, sys.argv[2])
+os.environ["KIE_SANDBOX"] = "1"
+os.chdir(sys.argv[1])
+from kie_widgets.session import Session, _session
+from kie_widgets.session._history import select_entries
+from kie_widgets.widgets._gallery import Gallery
+
+def timed(gallery):
+    gallery.refresh()  # warm: the index (or the OS file cache) is in place
+    times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        gallery.refresh()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+session = Session()
+ours = timed(Gallery(session))
+plain = lambda self, **kw: select_entries(
+    json.loads(self.manifest.path.read_text(encoding="utf-8"))["assets"], **kw
+)
+_session.Session.history = plain
+print(ours, timed(Gallery(session)))
+"""
+
+
+def bench_gallery(n: int, folder: Path) -> None:
+    """The Studio gallery's refresh (its first page drawn), through the session."""
+    (folder / "pyproject.toml").write_text("[project]\nname = 'bench'\n")
+    seed_manifest(folder / "assets" / "manifest.json", n)
+    out = subprocess.run(
+        [sys.executable, "-c", GALLERY_CHILD, str(folder), str(ROOT)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    ours, plain = (float(v) for v in out.stdout.split())
+    row(f"{n:,}", "Studio gallery refresh, first page (warm)", ms(ours), f"{ms(plain)} parse + filter")
+
+
 # -- independent of the manifest's size ------------------------------------------------------------
 
 
@@ -462,6 +504,7 @@ def main() -> None:
         for n in sizes:
             bench_store(n, base / f"store-{n}")
             bench_loop(n, base / f"loop-{n}")
+            bench_gallery(n, base / f"gallery-{n}")
             bench_verify(n, base / f"verify-{n}")
             shutil.rmtree(base / f"verify-{n}")
         bench_images(base)
