@@ -372,20 +372,31 @@ class ManifestIndex:
             return [json.loads(dumps(items[p])) for p in positions]
         if len(positions) > _READ_WHOLE_ABOVE and self.signature is not None and self.starts is not None:
             whole = memoryview(os.pread(fd, self.signature[0], 0))
-            return [self.checked(p, whole[slice(*self.span(p))]) for p in positions]
+            return [self.checked(p, whole[slice(*self.span(p))], whole_row=False) for p in positions]
         out = []
         for pos in positions:
             start, end = self.span(pos)
-            out.append(self.checked(pos, os.pread(fd, end - start, start)))
+            out.append(self.checked(pos, os.pread(fd, end - start, start), whole_row=False))
         return out
 
-    def checked(self, pos: int, text: bytes | memoryview) -> Any:
-        """Item ``pos`` parsed from ``text``; ``StaleIndexError`` unless it is the item the row describes."""
+    def checked(self, pos: int, text: bytes | memoryview, *, whole_row: bool = True) -> Any:
+        """Item ``pos`` parsed from ``text``; ``StaleIndexError`` unless it is the item the row describes.
+
+        A read only needs to know that the bytes are the item at ``pos`` (its id); a change, which
+        also relies on the row's other fields, compares the whole row.
+        """
         try:
             item = self.parse(text)
         except ValueError as exc:
             raise StaleIndexError(f"item {pos} is not where the index says ({exc})") from None
-        if row_of(item) != self.rows[pos]:
+        row = self.rows[pos]
+        if whole_row:
+            same = row_of(item) == row
+        else:
+            same = isinstance(item, dict) == row.is_entry and (
+                not row.is_entry or item.get("id", MISSING) == row.id
+            )
+        if not same:
             raise StaleIndexError(f"item {pos} is not the one the index describes")
         return item
 
