@@ -35,6 +35,23 @@ class Secret:
         """The real value, for the one place that needs it (the Authorization header)."""
         return self._value
 
+    def header_problem(self) -> str | None:
+        """Why this value cannot be an HTTP header (a newline, a space, non-ASCII), or ``None``."""
+        for char in self._value:
+            if not 0x21 <= ord(char) <= 0x7E:
+                name = {"\n": "a newline", "\r": "a carriage return", "\t": "a tab", " ": "a space"}.get(char)
+                return name or f"the character U+{ord(char):04X}"
+        return None if self._value else "nothing (it is empty)"
+
+    def scrub(self, text: str) -> str:
+        """``text`` with this value, and every line of it, replaced by its masked form."""
+        if not self._value:
+            return text
+        pieces = {self._value, repr(self._value)[1:-1], *(p for p in self._value.splitlines() if len(p) >= 6)}
+        for piece in sorted(pieces, key=len, reverse=True):
+            text = text.replace(piece, self.masked())
+        return text
+
     def masked(self) -> str:
         """A hint at which key this is (its last 4 characters) that is safe to show."""
         if len(self._value) < 12:
@@ -111,6 +128,14 @@ class Settings:
                     "Set KIE_API_KEY in the environment or in a .env file in the project root "
                     "(get one at https://kie.ai/api-key), or set KIE_SANDBOX=1 to use the offline sandbox."
                 ),
+            )
+        problem = self.api_key.header_problem()
+        if problem is not None:
+            raise KieConfigError(
+                f"The kie.ai API key {self.api_key.masked()} (from {self.key_source}) contains {problem}, "
+                "which cannot be sent in an HTTP header; nothing was sent.",
+                hint="Copy the key again from https://kie.ai/api-key (a stray line break or space "
+                "often comes along) and set KIE_API_KEY to exactly that.",
             )
         return self.api_key
 
