@@ -16,6 +16,9 @@ from kie_widgets.errors import KieConfigError
 
 DEFAULT_BASE_URL = "https://api.kie.ai"
 DEFAULT_UPLOAD_URL = "https://kieai.redpandaai.co"
+#: The most images one request (one ``n``) may ask for unless ``KIE_MAX_IMAGES`` allows more: a typo
+#: like ``n=2000`` would otherwise start spending at once.
+DEFAULT_MAX_IMAGES = 64
 #: The key the in-process sandbox accepts; it is not a secret and works nowhere else.
 SANDBOX_API_KEY = "sandbox-key"
 
@@ -113,6 +116,8 @@ class Settings:
     upload_url: str = DEFAULT_UPLOAD_URL
     sandbox: bool = False
     project_root: Path = field(default_factory=Path.cwd)
+    #: The per-request cap on ``n`` (``KIE_MAX_IMAGES``).
+    max_images: int = DEFAULT_MAX_IMAGES
 
     @property
     def assets_dir(self) -> Path:
@@ -170,6 +175,15 @@ def load_settings(
         key = Secret(raw.strip()) if raw else None
     if use_sandbox and key is None:
         key, source = Secret(SANDBOX_API_KEY), "sandbox"
+    cap_text = pick("KIE_MAX_IMAGES")[0]
+    max_images = DEFAULT_MAX_IMAGES
+    if cap_text is not None:
+        if not cap_text.strip().isdigit() or int(cap_text) < 1:
+            raise KieConfigError(
+                f"KIE_MAX_IMAGES is {cap_text!r}; it must be a whole number of at least 1.",
+                hint=f"Unset it for the default of {DEFAULT_MAX_IMAGES}.",
+            )
+        max_images = int(cap_text)
     return Settings(
         api_key=key,
         key_source=source,
@@ -177,11 +191,13 @@ def load_settings(
         upload_url=(upload_url or pick("KIE_UPLOAD_URL")[0] or DEFAULT_UPLOAD_URL).rstrip("/"),
         sandbox=use_sandbox,
         project_root=root,
+        max_images=max_images,
     )
 
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "DEFAULT_MAX_IMAGES",
     "DEFAULT_UPLOAD_URL",
     "SANDBOX_API_KEY",
     "Secret",

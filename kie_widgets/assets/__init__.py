@@ -13,6 +13,7 @@ from kie_widgets.assets.images import (
     save_image_bytes,
     save_image_stream,
     sha256_file,
+    validate_image_bytes,
     validate_image_file,
 )
 from kie_widgets.assets.manifest import Manifest
@@ -35,6 +36,7 @@ __all__ = [
     "sha256_file",
     "thumbnail",
     "thumbnail_png",
+    "validate_image_bytes",
     "validate_image_file",
     "verify",
 ]

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from kie_widgets.errors import KieImageError
-from kie_widgets.imagetype import JPEG, PNG, WEBP, sniff_image_type
+from kie_widgets.imagetype import GIF, JPEG, PNG, WEBP, sniff_image_type
 
 #: Our default pixel cap (width x height). Pillow's own warning threshold is about 89.5 megapixels;
 #: staying under it means a file Pillow would warn about never reaches Pillow.
@@ -300,6 +300,44 @@ def save_image_bytes(data: bytes, *, folder: Path, max_pixels: int | None = None
             temp.unlink()
         raise
     return SavedImage(temp, hashlib.sha256(data).hexdigest(), width, height, fmt, EXTENSIONS[fmt], len(data))
+
+
+def validate_image_bytes(data: bytes, *, max_pixels: int | None = None) -> tuple[str, int, int]:
+    """``validate_image_file`` for bytes in memory (a request's inputs, before they are uploaded and paid).
+
+    PNG, JPEG and WebP get the full check; a GIF (kie takes it as an input) gets the pixel cap from its
+    header and a full decode. Raises ``KieImageError`` saying what is wrong.
+    """
+    import tempfile
+
+    kind = sniff_image_type(data)
+    if kind == GIF:
+        return _validate_gif(data, DEFAULT_MAX_PIXELS if max_pixels is None else max_pixels)
+    # The file checks seek and reopen; a private temp file keeps one implementation of them.
+    with tempfile.TemporaryDirectory(prefix="kie-input-") as folder:
+        path = Path(folder) / "input image"
+        path.write_bytes(data)
+        return validate_image_file(path, max_pixels=max_pixels)
+
+
+def _validate_gif(data: bytes, cap: int) -> tuple[str, int, int]:
+    import io
+
+    from PIL import Image
+
+    if len(data) < 13:
+        raise KieImageError("The GIF is truncated: its header ends early.")
+    width, height = struct.unpack("<HH", data[6:10])
+    if width <= 0 or height <= 0 or width * height > cap:
+        raise KieImageError(
+            f"The GIF declares {width}x{height} pixels (the cap is {cap:,}); it was not decoded."
+        )
+    try:
+        with Image.open(io.BytesIO(data), formats=["GIF"]) as im:
+            im.load()
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error, Image.DecompressionBombError) as exc:
+        raise KieImageError(f"The GIF is not decodable: {exc}.") from exc
+    return "GIF", width, height
 
 
 def sha256_file(path: Path) -> str:

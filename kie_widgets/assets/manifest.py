@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import filelock
 
 from kie_widgets.assets import naming
-from kie_widgets.assets._store import DEFAULT_LOCK_TIMEOUT, JSONStore, dumps, log
+from kie_widgets.assets._store import DEFAULT_LOCK_TIMEOUT, JSONStore, describe_os_error, dumps, log
 from kie_widgets.assets.images import SavedImage
 from kie_widgets.assets.journal import JournalMixin
 from kie_widgets.assets.schema import (
@@ -38,7 +39,7 @@ from kie_widgets.assets.schema import (
     validate_manifest,
 )
 from kie_widgets.config import find_project_root
-from kie_widgets.errors import KieValidationError
+from kie_widgets.errors import KieManifestError, KieValidationError
 
 if TYPE_CHECKING:
     from kie_widgets.assets.asset import Asset
@@ -84,6 +85,36 @@ class Manifest(JournalMixin):
 
     def __repr__(self) -> str:
         return f"Manifest({str(self.path)!r})"
+
+    # -- the ground under a paid request ----------------------------------------------------------
+
+    def check_ground(self) -> None:
+        """Before a request is paid: the manifest and journal read, and every folder they write takes a file.
+
+        Raises ``KieManifestError`` saying what to do (nothing has been sent yet, so nothing is paid).
+        Otherwise each of these would be found only after the create, the wait and the download.
+        """
+        self._store.read()
+        self._journal.read()
+        for folder in dict.fromkeys((self.path.parent, self.images_dir)):
+            probe = folder / f".kie-probe-{secrets.token_hex(4)}.tmp"
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+                fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+                try:
+                    os.write(fd, b"k")
+                finally:
+                    os.close(fd)
+                os.unlink(probe)
+            except OSError as exc:
+                with contextlib.suppress(OSError):
+                    os.unlink(probe)
+                raise KieManifestError(
+                    f"Cannot write in {folder} ({describe_os_error(exc)}), where results are saved; "
+                    "nothing was sent, so nothing was paid.",
+                    hint="Make the assets folder writable (or free space), or point the manifest "
+                    "elsewhere, then run again.",
+                ) from exc
 
     # -- reading ---------------------------------------------------------------------------------
 

@@ -22,8 +22,18 @@ journaling, fan-out, resume).
 
 from __future__ import annotations
 
+from kie_widgets.jobs._budget import Budget
 from kie_widgets.jobs._client import KieClient
 from kie_widgets.jobs._inputs import sniff_mime
-from kie_widgets.jobs._model import CONTEXT_KEYS, Job, PollSchedule, StatusUpdate
+from kie_widgets.jobs._model import CONTEXT_KEYS, Job, PollSchedule, StatusUpdate, check_run_options
 
-__all__ = ["CONTEXT_KEYS", "Job", "KieClient", "PollSchedule", "StatusUpdate", "sniff_mime"]
+__all__ = [
+    "CONTEXT_KEYS",
+    "Budget",
+    "Job",
+    "KieClient",
+    "PollSchedule",
+    "StatusUpdate",
+    "check_run_options",
+    "sniff_mime",
+]

@@ -29,6 +29,7 @@ from kie_widgets.jobs._model import (
     Prepared,
     StatusCallback,
     StatusUpdate,
+    check_run_options,
     log,
 )
 
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from kie_widgets.assets import Asset, Manifest
     from kie_widgets.catalog import Plan
     from kie_widgets.client import KieAPI
+    from kie_widgets.jobs._budget import Budget
 
 
 # The model each convenience method uses when none is given (first one the catalog knows).
@@ -68,6 +70,7 @@ class KieClient(InputsMixin, FollowMixin):
         settings: Settings | None = None,
         schedule: PollSchedule | None = None,
         api: KieAPI | None = None,
+        budget: Budget | None = None,
     ) -> None:
         if settings is None:
             settings = load_settings(api_key=api_key, base_url=base_url, upload_url=upload_url)
@@ -102,6 +105,9 @@ class KieClient(InputsMixin, FollowMixin):
         self._download_sem: asyncio.Semaphore | None = None
         self._uploads: dict[str, tuple[str, float]] = {}
         self.jobs: dict[str, Job] = {}
+        #: The spending limit ``generate()`` (and its twins) charge before sending; ``None``: no limit.
+        #: The runner's client carries the current session's budget (``Session.submit`` charges it itself).
+        self.budget: Budget | None = budget
 
     # ---- lifecycle --------------------------------------------------------------------------
 
@@ -150,6 +156,7 @@ class KieClient(InputsMixin, FollowMixin):
         """The plans that make ``n`` images (``catalog.plan_request``), asset-id inputs checked."""
         from kie_widgets.catalog import plan_request
 
+        params.setdefault("max_images", self.settings.max_images)
         plans = plan_request(model, prompt, **params)
         self._check_assets(plans[0])
         return plans
@@ -190,21 +197,36 @@ class KieClient(InputsMixin, FollowMixin):
         """
         emit = self._emitter(on_status, self.clock.monotonic())
         emit("planning", model, message="checking the request")
+        estimate = 0.0
         try:
+            check_run_options(timeout=timeout, scene_id=scene_id, context=context)
             plans = self.plan_request(model, prompt, n=n, images=images, mask=mask, **params)
+            estimate = sum(p.estimated_credits for p in plans)
+            if self.budget is not None:
+                self.budget.charge(estimate)
         except KieError as exc:
             emit("failed", model, message=str(exc))
             raise
-        outcomes = await self.run_plans(
-            plans,
-            scene_id=scene_id,
-            context=context,
-            reuse=reuse,
-            timeout=timeout,
-            on_status=on_status,
-            operation=operation,
-        )
+        try:
+            outcomes = await self.run_plans(
+                plans,
+                scene_id=scene_id,
+                context=context,
+                reuse=reuse,
+                timeout=timeout,
+                on_status=on_status,
+                operation=operation,
+            )
+        except KieError:
+            # Refused before any create left (inputs, uploads, the ground check): nothing was spent.
+            self._refund(estimate)
+            raise
+        self._refund(_unspent(plans, outcomes))
         return self._gathered(outcomes, plans[0].display_name)
+
+    def _refund(self, credits: float) -> None:
+        if self.budget is not None and credits:
+            self.budget.refund(credits)
 
     async def run_plans(
         self,
@@ -228,9 +250,15 @@ class KieClient(InputsMixin, FollowMixin):
         label = plans[0].display_name
         emits = [self._emitter(on_status, started, part=p.part, request=p.request) for p in plans]
         try:
+            check_run_options(timeout=timeout, scene_id=scene_id, context=context)
             prepared = [
                 await self._prepare(p, operation=operation, scene_id=scene_id, context=context) for p in plans
             ]
+            from kie_widgets.assets.schema import check_json
+
+            for p in prepared:
+                # Exactly what the journal and the manifest will hold, checked before anything is paid.
+                check_json({**p.context, "record": _record_of(p)}, "the request's record")
         except KieError as exc:
             for emit in emits:
                 emit("failed", label, message=str(exc))
@@ -254,6 +282,12 @@ class KieClient(InputsMixin, FollowMixin):
                 for emit in emits:
                     emit("reused", label, message=f"{len(found)} earlier result(s) with the same recipe")
                 return [found, *([] for _ in plans[1:])]
+        try:
+            await asyncio.to_thread(self.manifest.check_ground)
+        except KieError as exc:
+            for emit in emits:
+                emit("failed", label, message=str(exc))
+            raise
         if any(p.data for p in prepared):
             for emit in emits:
                 emit("uploading", label, message=f"uploading {len(prepared[0].data)} input(s)")
@@ -368,18 +402,7 @@ class KieClient(InputsMixin, FollowMixin):
     ) -> list[Asset]:
         plan = prepared.plan
         emit("submitting", plan.display_name, message=f"sending to {plan.endpoint}")
-        record = {
-            "prompt": plan.params.get("prompt"),
-            "size": plan.size,
-            "scene_id": prepared.scene_id,
-            "operation": prepared.operation,
-            "params": plan.params,
-            "parents": prepared.parents,
-            "negative_prompt": plan.params.get("negative_prompt"),
-            "seed": plan.params.get("seed"),
-            "credits": plan.estimated_credits,
-            "batch": prepared.batch,
-        }
+        record = _record_of(prepared)
         journal_context = {**prepared.context, "record": record}
         submission = asyncio.ensure_future(self._submit(plan, body, prepared.recipe, journal_context))
         try:
@@ -533,3 +556,34 @@ class KieClient(InputsMixin, FollowMixin):
             assets=assets,
             errors=errors,
         )
+
+
+def _record_of(prepared: Prepared) -> dict[str, Any]:
+    """What recording a result of ``prepared`` needs (journaled with the task, so resume() has it)."""
+    plan = prepared.plan
+    return {
+        "prompt": plan.params.get("prompt"),
+        "size": plan.size,
+        "scene_id": prepared.scene_id,
+        "operation": prepared.operation,
+        "params": plan.params,
+        "parents": prepared.parents,
+        "negative_prompt": plan.params.get("negative_prompt"),
+        "seed": plan.params.get("seed"),
+        "credits": plan.estimated_credits,
+        "batch": prepared.batch,
+    }
+
+
+def _unspent(plans: Sequence[Plan], outcomes: Sequence[list[Asset] | BaseException]) -> float:
+    """Credits of the plans that cost nothing: a reused result, or a refusal before kie made a task."""
+    first = outcomes[0] if outcomes else None
+    if isinstance(first, list) and first and all(getattr(a, "reused", False) for a in first):
+        return sum(p.estimated_credits for p in plans)  # reuse answers the whole request at once
+    return sum(
+        plan.estimated_credits
+        for plan, outcome in zip(plans, outcomes, strict=False)
+        if isinstance(outcome, KieError)
+        and not isinstance(outcome, KieSubmitUncertainError)
+        and getattr(outcome, "task_id", None) is None
+    )

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from kie_widgets.errors import KieValidationError, Problem
 
 if TYPE_CHECKING:
     from kie_widgets.catalog import InputRef, Plan
@@ -31,6 +34,53 @@ CONTEXT_KEYS = (
 StatusCallback = Callable[["StatusUpdate"], Any]
 
 _RNG = random.Random()
+
+
+# --------------------------------------------------------------------------------------------
+# The options of a run, checked before anything is uploaded or paid
+
+
+def check_run_options(*, timeout: Any = None, scene_id: Any = None, context: Any = None) -> None:
+    """``KieValidationError`` naming each bad option of a run (``timeout``, ``scene_id``, ``context``).
+
+    Each of them is used only after the create is paid (the deadline while polling, the record after
+    the download), so each is checked before anything leaves.
+    """
+    problems: list[Problem] = []
+    if timeout is not None and (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, (int, float))
+        or not math.isfinite(timeout)
+        or timeout <= 0
+    ):
+        problems.append(
+            Problem("timeout", "must be a positive, finite number of seconds", timeout, "e.g. 300")
+        )
+    if scene_id is not None and (
+        isinstance(scene_id, bool) or not isinstance(scene_id, (int, str)) or not _json_ok(scene_id)
+    ):
+        problems.append(
+            Problem("scene_id", "must be a whole number or a text", scene_id, "e.g. 3 or 'intro'")
+        )
+    if context is not None and (not isinstance(context, Mapping) or not _json_ok(dict(context))):
+        problems.append(
+            Problem(
+                "context",
+                "must be a dict of JSON data (text, finite numbers, true/false, null, lists, dicts)",
+                type(context).__name__,
+            )
+        )
+    if problems:
+        raise KieValidationError(problems)
+
+
+def _json_ok(value: Any) -> bool:
+    """Whether ``value`` is JSON data the manifest can hold (no NaN, no objects, sendable text)."""
+    try:
+        json.dumps(value, allow_nan=False).encode("utf-8")
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 # --------------------------------------------------------------------------------------------
