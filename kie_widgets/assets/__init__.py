@@ -16,14 +16,16 @@ from kie_widgets.assets.images import (
     validate_image_bytes,
     validate_image_file,
 )
+from kie_widgets.assets.lookup import export_tagged, recipe_from
 from kie_widgets.assets.manifest import Manifest
-from kie_widgets.assets.meta import export_tagged, recipe_from
 from kie_widgets.assets.recipe import recipe_hash
+from kie_widgets.assets.record import AssetRecord
 from kie_widgets.assets.thumbs import thumbnail, thumbnail_png
 from kie_widgets.assets.verify import VerifyReport, verify
 
 __all__ = [
     "Asset",
+    "AssetRecord",
     "KieManifestWarning",
     "Manifest",
     "SavedImage",

@@ -6,14 +6,22 @@ import base64
 import html
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
+from kie_widgets.assets.images import MIME_TYPES
+from kie_widgets.assets.record import AssetRecord
+from kie_widgets.assets.thumbs import thumbnail
 from kie_widgets.errors import KieManifestError
 
 if TYPE_CHECKING:
     from PIL import Image
 
-    from kie_widgets.assets.manifest import Manifest
+
+class _Folders(Protocol):
+    """Where a manifest's files live (``Manifest`` is one; this module sits below it)."""
+
+    root: Path
+    images_dir: Path
 
 
 @dataclass(frozen=True)
@@ -34,22 +42,20 @@ class Asset:
     cache_thumbnails: bool = field(default=True, repr=False, compare=False)
 
     @classmethod
-    def from_entry(cls, entry: dict[str, Any], manifest: Manifest, *, reused: bool = False) -> Asset:
+    def from_entry(cls, entry: dict[str, Any], manifest: _Folders, *, reused: bool = False) -> Asset:
         """The asset a manifest entry describes (``path`` made absolute against the project root)."""
         filename = entry.get("filename")
         if not isinstance(filename, str) or not filename:
             raise KieManifestError(f"Manifest entry {entry.get('id')!r} has no filename.")
         path = Path(filename)
         path = path if path.is_absolute() else manifest.root / path
-        raw = entry.get("kie")
-        extra: dict[str, Any] = raw if isinstance(raw, dict) else {}
         return cls(
             id=str(entry.get("id")),
             path=path,
             model=str(entry.get("model") or ""),
             prompt=str(entry.get("prompt") or ""),
             parameters=dict(entry.get("parameters") or {}),
-            task_id=extra.get("task_id"),
+            task_id=AssetRecord.from_entry(entry).task_id,
             version=int(entry.get("version") or 1),
             scene_id=entry.get("scene_id"),
             entry=entry,
@@ -61,6 +67,11 @@ class Asset:
         return hash((self.id, str(self.path)))
 
     @property
+    def record(self) -> AssetRecord:
+        """Everything recorded about the image, typed (see ``AssetRecord``)."""
+        return AssetRecord.from_entry(self.entry)
+
+    @property
     def extra(self) -> dict[str, Any]:
         """Our extra data about the asset (task id, model id, seed, parents, sha256, ...)."""
         value = self.entry.get("kie")
@@ -68,9 +79,7 @@ class Asset:
 
     def pil(self) -> Image.Image:
         """The image as a loaded PIL image (the file is closed again)."""
-        from PIL import Image
-
-        from kie_widgets.assets.images import MIME_TYPES
+        from PIL import Image  # deferred: Pillow is slow to import and only needed here
 
         with Image.open(self.path, formats=list(MIME_TYPES)) as im:
             im.load()
@@ -93,8 +102,6 @@ class Asset:
         caption under it); a separate image mimetype would store the same bytes a second time in
         the saved notebook.
         """
-        from kie_widgets.assets.thumbs import thumbnail
-
         caption = self.caption()
         try:
             data, mime = thumbnail(self.path, cache=self.cache_thumbnails)

@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 import filelock
 
 from kie_widgets.assets._store import JSONStore
-from kie_widgets.assets.schema import EXTRA_KEY, check_json, iso_now, scrub
+from kie_widgets.assets.record import AssetRecord
+from kie_widgets.assets.schema import check_json, iso_now, scrub
 
 JOURNAL_STATES = ("pending", "uncertain", "complete", "failed", "dismissed")
 OPEN_STATES = ("pending", "uncertain")
@@ -202,9 +203,9 @@ class JournalMixin:
             return []
         by_task: dict[str, list[str]] = {}
         for entry in self.entries:
-            extra = entry.get(EXTRA_KEY)
-            if isinstance(extra, dict) and extra.get("task_id"):
-                by_task.setdefault(str(extra["task_id"]), []).append(str(entry.get("id")))
+            task_id = AssetRecord.from_entry(entry).task_id
+            if task_id:
+                by_task.setdefault(str(task_id), []).append(str(entry.get("id")))
         keys = ("task_id", "family", "model_id", "model", "endpoint", "body", "state", "created_at")
         result = []
         for record in open_records:

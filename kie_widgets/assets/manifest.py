@@ -2,7 +2,8 @@
 
 Entries have exactly the document's keys, in its order (``id``, ``type``, ``filename``, ``prompt``,
 ``model``, ``parameters: {size, endpoint}``, ``created_at``, ``scene_id``, ``version``), then our extra
-data in one nested object under ``"kie"``, and ``superseded_by`` once a newer version replaces the entry.
+data in one nested object under ``"kie"`` (``record.AssetRecord`` declares its keys and their order),
+and ``superseded_by`` once a newer version replaces the entry.
 Ids and versions follow the document's Node snippet rule for rule, so the snippet and this class can
 take turns on the same file. The file is serialised like ``JSON.stringify(m, null, 2)``.
 
@@ -19,14 +20,17 @@ import os
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import filelock
 
 from kie_widgets.assets import naming
 from kie_widgets.assets._store import DEFAULT_LOCK_TIMEOUT, JSONStore, describe_os_error, dumps, log
+from kie_widgets.assets.asset import Asset
 from kie_widgets.assets.images import SavedImage
 from kie_widgets.assets.journal import JournalMixin
+from kie_widgets.assets.meta import write_sidecar
+from kie_widgets.assets.record import AssetRecord
 from kie_widgets.assets.schema import (
     EXTRA_KEY,
     MISSING,
@@ -40,9 +44,6 @@ from kie_widgets.assets.schema import (
 )
 from kie_widgets.config import find_project_root
 from kie_widgets.errors import KieManifestError, KieValidationError
-
-if TYPE_CHECKING:
-    from kie_widgets.assets.asset import Asset
 
 
 class Manifest(JournalMixin):
@@ -138,8 +139,6 @@ class Manifest(JournalMixin):
 
     def asset(self, asset_id: str) -> Asset | None:
         """The ``Asset`` with this id (for using a recorded image as an input), or ``None``."""
-        from kie_widgets.assets.asset import Asset
-
         entry = self.get(asset_id)
         return Asset.from_entry(entry, self) if entry is not None else None
 
@@ -261,20 +260,28 @@ class Manifest(JournalMixin):
     def record_image(
         self,
         saved: SavedImage,
+        record: AssetRecord | None = None,
         *,
-        prompt: Any,
-        model: Any,
-        parameters: Mapping[str, Any] | None,
+        prompt: Any = None,
+        model: Any = None,
+        parameters: Mapping[str, Any] | None = None,
         scene_id: Any = None,
         **extra: Any,
     ) -> dict[str, Any]:
         """Move a validated download into place and record it, as one locked transaction.
 
+        ``record`` says everything about the image; without it, ``prompt``, ``model``,
+        ``parameters``, ``scene_id`` and the extra keyword arguments do, as for ``add_image``.
         Allocates the id and version, names the file from the pattern (always inside ``images_dir``),
         moves ``saved.temp_path`` there without overwriting anything, and writes the entry with the
         file's sha256, format, pixel size and byte count. If the manifest cannot be written, the file
         goes back to its temp name and the error propagates.
         """
+        if record is not None:
+            if prompt is not None or model is not None or parameters or scene_id is not None or extra:
+                raise TypeError("record_image takes a record or its fields, not both")
+            prompt, model, scene_id = record.prompt, record.model, record.scene_id
+            parameters, extra = record.parameters(), record.extras()
         check_json(extra, "manifest extras")
         if not saved.temp_path.is_file():
             raise KieValidationError(f"{saved.temp_path} does not exist (already recorded or discarded?)")
@@ -328,8 +335,6 @@ class Manifest(JournalMixin):
 
     @staticmethod
     def _write_sidecar(target: Path, entry: dict[str, Any]) -> None:
-        from kie_widgets.assets.meta import write_sidecar  # meta builds on this module
-
         try:
             write_sidecar(target, entry)
         except OSError as exc:

@@ -4,12 +4,12 @@ The downloaded file is kept byte-for-byte as the provider sent it (its sha256 is
 the description goes into:
 
 - a sidecar ``<image>.xmp`` beside it (an XMP packet, the photo-tool convention), written on record;
-- on request, a tagged copy (``export_tagged``) with the same XMP/text embedded in the image itself:
-  a PNG ``iTXt`` chunk, a JPEG APP1 XMP segment, a WebP ``XMP`` chunk. The chunk is inserted at the
-  byte level; the image data bytes are copied unchanged, so the pixels are identical (tested).
+- on request, a tagged copy (``lookup.export_tagged``) with the same XMP/text embedded in the image
+  itself: a PNG ``iTXt`` chunk, a JPEG APP1 XMP segment, a WebP ``XMP`` chunk. The chunk is inserted
+  at the byte level; the image data bytes are copied unchanged, so the pixels are identical (tested).
 
-``recipe_from(path_or_asset_id)`` reads it back: embedded metadata, then the sidecar, then the
-manifest (by asset id, file name or content hash, so a stripped copy is still recognised).
+This module encodes and decodes descriptions and knows nothing of the manifest store (which writes
+sidecars through it); ``lookup.recipe_from`` reads a description back from a file or the manifest.
 """
 
 from __future__ import annotations
@@ -24,44 +24,30 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-from kie_widgets.assets.images import sha256_file, sniff_format, webp_size
-from kie_widgets.assets.manifest import Manifest
-from kie_widgets.assets.schema import EXTRA_KEY, scrub
-from kie_widgets.errors import KieImageError, KieValidationError
+from kie_widgets.assets.images import sniff_format, webp_size
+from kie_widgets.assets.record import AssetRecord
+from kie_widgets.assets.schema import scrub
+from kie_widgets.errors import KieImageError
 
 XMP_NAMESPACE = "https://kie-widgets.invalid/ns/1.0/"
 PNG_KEYWORD = "kie:recipe"
 _XMP_APP1_ID = b"http://ns.adobe.com/xap/1.0/\x00"
 _RECIPE_RE = re.compile(r"<kie:recipe>(.*?)</kie:recipe>", re.DOTALL)
-_ASSET_ID_RE = re.compile(r"^[a-z]+-\d+$")
-#: The extra keys a file carries about itself: enough to reproduce it, nothing that identifies an account.
-CARRIED = (
-    "model_id",
-    "params",
-    "negative_prompt",
-    "seed",
-    "parents",
-    "operation",
-    "recipe",
-    "task_id",
-    "sha256",
-)
 
 
 def describe(entry: dict[str, Any]) -> dict[str, Any]:
-    """The payload a file carries about itself, built from its manifest entry."""
-    raw = entry.get(EXTRA_KEY)
-    extra: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    """The payload a file carries about itself: its manifest entry's place and its record's carried fields."""
+    record = AssetRecord.from_entry(entry)
     payload: dict[str, Any] = {
         "asset_id": entry.get("id"),
-        "model": entry.get("model"),
-        "prompt": entry.get("prompt"),
+        "model": record.model,
+        "prompt": record.prompt,
         "parameters": entry.get("parameters"),
-        "scene_id": entry.get("scene_id"),
+        "scene_id": record.scene_id,
         "version": entry.get("version"),
         "created_at": entry.get("created_at"),
     }
-    payload.update({k: extra[k] for k in CARRIED if k in extra})
+    payload.update(record.carried())
     return scrub(payload)
 
 
@@ -175,29 +161,6 @@ def tagged_bytes(data: bytes, payload: dict[str, Any]) -> bytes:
     raise KieImageError("Only PNG, JPEG and WebP files can carry a description.")
 
 
-def export_tagged(
-    path_or_asset_id: str | os.PathLike[str],
-    dest: str | os.PathLike[str],
-    *,
-    manifest: Manifest | None = None,
-) -> Path:
-    """Write a copy of an asset with its id and recipe embedded (the archive file is not touched)."""
-    manifest = manifest or Manifest()
-    entry = _entry_for(path_or_asset_id, manifest)
-    if entry is None:
-        raise KieValidationError(f"{path_or_asset_id!s} is not a recorded asset of {manifest.path}")
-    source = manifest.resolve_filename(entry.get("filename"))
-    if source is None:
-        raise KieValidationError(f"the file of {entry.get('id')} ({entry.get('filename')}) is missing")
-    dest = Path(dest)
-    if dest.is_dir():
-        dest = dest / source.name
-    tmp = dest.with_name(f".{dest.name}.tmp")
-    tmp.write_bytes(tagged_bytes(source.read_bytes(), describe(entry)))
-    os.replace(tmp, dest)
-    return dest
-
-
 # -- reading back ------------------------------------------------------------------------------
 
 
@@ -232,50 +195,3 @@ def embedded(path: Path) -> dict[str, Any] | None:
     if fmt in ("JPEG", "WEBP") and b"<kie:recipe>" in data:
         return parse_xmp(data[data.index(b"<?xpacket") if b"<?xpacket" in data else 0 :])
     return None
-
-
-def _entry_for(key: str | os.PathLike[str], manifest: Manifest) -> dict[str, Any] | None:
-    text = os.fspath(key)
-    if _ASSET_ID_RE.match(text) and not Path(text).exists():
-        return manifest.get(text)
-    path = Path(text).absolute()
-    for entry in reversed(manifest.entries):
-        found = manifest.resolve_filename(entry.get("filename"))
-        if found is not None and found.absolute() == path:
-            return entry
-    if path.is_file():
-        digest = sha256_file(path)
-        for entry in reversed(manifest.entries):
-            extra = entry.get(EXTRA_KEY)
-            if isinstance(extra, dict) and extra.get("sha256") == digest:
-                return entry
-    return None
-
-
-def recipe_from(
-    path_or_asset_id: str | os.PathLike[str], *, manifest: Manifest | None = None
-) -> dict[str, Any]:
-    """How an image was made: asset id, model, prompt, parameters, recipe hash, seed, parents, ...
-
-    Looks in the file itself, then its ``.xmp`` sidecar, then the manifest (by asset id, file name or
-    content hash). ``source`` in the result says which one answered. Raises ``KieValidationError`` when
-    none knows the image.
-    """
-    text = os.fspath(path_or_asset_id)
-    path = Path(text)
-    if path.is_file():
-        payload = embedded(path)
-        if payload is not None:
-            return {**payload, "source": "embedded"}
-        side = sidecar_path(path)
-        if side.is_file():
-            payload = parse_xmp(side.read_bytes())
-            if payload is not None:
-                return {**payload, "source": "sidecar"}
-    manifest = manifest or Manifest()
-    entry = _entry_for(path_or_asset_id, manifest)
-    if entry is None:
-        raise KieValidationError(
-            f"no recipe for {text!r}: nothing embedded, no sidecar, and no matching entry in {manifest.path}"
-        )
-    return {**describe(entry), "source": "manifest"}

@@ -19,10 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kie_widgets.assets import meta
 from kie_widgets.assets._store import stale_temp_files
 from kie_widgets.assets.images import EXTENSIONS, sha256_file
 from kie_widgets.assets.manifest import Manifest
-from kie_widgets.assets.schema import EXTRA_KEY
+from kie_widgets.assets.record import CARRIED_KEYS, AssetRecord
 from kie_widgets.assets.thumbs import THUMBS_DIRNAME
 
 _IMAGE_SUFFIXES = {*EXTENSIONS.values(), ".jpeg"}
@@ -116,7 +117,6 @@ def _chain_problems(images: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def verify(manifest: Manifest | str | Path | None = None, *, repair: bool = False) -> VerifyReport:
     """Check the manifest against the assets folder; with ``repair=True`` apply the safe fixes."""
-    from kie_widgets.assets import meta
 
     if not isinstance(manifest, Manifest):
         manifest = Manifest(manifest)
@@ -135,8 +135,7 @@ def verify(manifest: Manifest | str | Path | None = None, *, repair: bool = Fals
             report.missing_files.append(entry)
             continue
         recorded.add(path.resolve())
-        extra = entry.get(EXTRA_KEY)
-        expected = extra.get("sha256") if isinstance(extra, dict) else None
+        expected = AssetRecord.from_entry(entry).sha256
         if expected and sha256_file(path) != expected:
             report.hash_mismatches.append({"id": entry.get("id"), "filename": entry.get("filename")})
         elif repair and not meta.sidecar_path(path).exists() and path.is_relative_to(manifest.images_dir):
@@ -171,8 +170,6 @@ def verify(manifest: Manifest | str | Path | None = None, *, repair: bool = Fals
 
 
 def _repair(manifest: Manifest, report: VerifyReport) -> None:
-    from kie_widgets.assets import meta
-
     for path in list(report.stale_temp_files):
         with contextlib.suppress(OSError):
             path.unlink()
@@ -198,7 +195,7 @@ def _repair(manifest: Manifest, report: VerifyReport) -> None:
         if not payload or not payload.get("model"):
             continue
         # The file's own bytes are hashed again: the sha256 it carries may describe an earlier version.
-        extra = {k: payload[k] for k in meta.CARRIED if k in payload and k != "sha256"}
+        extra = {k: payload[k] for k in CARRIED_KEYS if k in payload and k != "sha256"}
         entry = manifest.add_image(
             str(path),
             payload.get("prompt"),

@@ -22,10 +22,11 @@ journaling, fan-out, resume).
 
 from __future__ import annotations
 
+from kie_widgets.assets.record import CONTEXT_KEYS
 from kie_widgets.jobs._budget import Budget
 from kie_widgets.jobs._client import KieClient
 from kie_widgets.jobs._inputs import sniff_mime
-from kie_widgets.jobs._model import CONTEXT_KEYS, Job, PollSchedule, StatusUpdate, check_run_options
+from kie_widgets.jobs._model import Job, PollSchedule, StatusUpdate, check_run_options
 
 __all__ = [
     "CONTEXT_KEYS",

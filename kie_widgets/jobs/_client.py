@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kie_widgets.assets.record import CONTEXT_KEYS, AssetRecord
 from kie_widgets.clock import Clock, RealClock
 from kie_widgets.config import Secret, Settings, load_settings
 from kie_widgets.errors import (
@@ -258,7 +259,7 @@ class KieClient(InputsMixin, FollowMixin):
 
             for p in prepared:
                 # Exactly what the journal and the manifest will hold, checked before anything is paid.
-                check_json({**p.context, "record": _record_of(p)}, "the request's record")
+                check_json({**p.context, "record": _record_of(p).to_dict()}, "the request's record")
         except KieError as exc:
             for emit in emits:
                 emit("failed", label, message=str(exc))
@@ -403,7 +404,7 @@ class KieClient(InputsMixin, FollowMixin):
         plan = prepared.plan
         emit("submitting", plan.display_name, message=f"sending to {plan.endpoint}")
         record = _record_of(prepared)
-        journal_context = {**prepared.context, "record": record}
+        journal_context = {**prepared.context, "record": record.to_dict()}
         submission = asyncio.ensure_future(self._submit(plan, body, prepared.recipe, journal_context))
         try:
             task_id = await asyncio.shield(submission)
@@ -558,21 +559,26 @@ class KieClient(InputsMixin, FollowMixin):
         )
 
 
-def _record_of(prepared: Prepared) -> dict[str, Any]:
-    """What recording a result of ``prepared`` needs (journaled with the task, so resume() has it)."""
+def _record_of(prepared: Prepared) -> AssetRecord:
+    """The one place a result's record is filled; the journal, manifest and sidecar follow it."""
     plan = prepared.plan
-    return {
-        "prompt": plan.params.get("prompt"),
-        "size": plan.size,
-        "scene_id": prepared.scene_id,
-        "operation": prepared.operation,
-        "params": plan.params,
-        "parents": prepared.parents,
-        "negative_prompt": plan.params.get("negative_prompt"),
-        "seed": plan.params.get("seed"),
-        "credits": plan.estimated_credits,
-        "batch": prepared.batch,
-    }
+    return AssetRecord(
+        prompt=plan.params.get("prompt"),
+        model=plan.display_name,
+        size=plan.size,
+        endpoint=plan.endpoint,
+        scene_id=prepared.scene_id,
+        model_id=plan.model_id,
+        params=plan.params,
+        negative_prompt=plan.params.get("negative_prompt"),
+        seed=plan.params.get("seed"),
+        parents=tuple(prepared.parents),
+        operation=prepared.operation,
+        credits=plan.estimated_credits,
+        recipe=prepared.recipe,
+        batch=prepared.batch,
+        **{key: prepared.context.get(key) for key in CONTEXT_KEYS},
+    )
 
 
 def _unspent(plans: Sequence[Plan], outcomes: Sequence[list[Asset] | BaseException]) -> float:

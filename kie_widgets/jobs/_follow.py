@@ -8,12 +8,14 @@ journal entry; ``resume()`` follows journaled tasks the same way.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from kie_widgets.assets.record import AssetRecord
 from kie_widgets.errors import (
     KieAPIError,
     KieError,
@@ -27,8 +29,7 @@ from kie_widgets.errors import (
     KieUnavailableError,
     KieWaitTimeoutError,
 )
-from kie_widgets.jobs._inputs import extra_of
-from kie_widgets.jobs._model import CONTEXT_KEYS, Job, PollSchedule, StatusCallback, log
+from kie_widgets.jobs._model import Job, PollSchedule, StatusCallback, log
 
 if TYPE_CHECKING:
     from kie_widgets.assets import Asset, Manifest, SavedImage
@@ -182,12 +183,12 @@ class FollowMixin:
             ordered = recorded[: len(status.result_urls)]
             await self._journal("journal_complete", job.task_id, [str(e["id"]) for e in ordered])
             return [Asset.from_entry(e, self.manifest) for e in ordered]
-        done = {extra_of(e, "source_url"): e for e in recorded}
+        done = {AssetRecord.from_entry(e).source_url: e for e in recorded}
         todo = [u for u in status.result_urls if u not in done]
         results = await asyncio.gather(*(self._download(job, url) for url in todo), return_exceptions=True)
         # Record every good download even when a sibling failed: each one is paid.
         entries = dict(done)
-        share = _credit_share(job.record.get("credits"), len(status.result_urls))
+        share = _credit_share(job.record.credits, len(status.result_urls))
         errors: list[BaseException] = []
         for url, result in zip(todo, results, strict=True):
             if isinstance(result, BaseException):
@@ -242,57 +243,39 @@ class FollowMixin:
             )
 
     async def _record(self, job: Job, url: str, saved: SavedImage, credits: float | None) -> dict[str, Any]:
-        rec = job.record
-        extra: dict[str, Any] = {
-            "task_id": job.task_id,
-            "model_id": job.model_id,
-            "params": rec.get("params"),
-            "negative_prompt": rec.get("negative_prompt"),
-            "seed": rec.get("seed"),
-            "parents": list(rec.get("parents") or []),
-            "operation": job.operation,
-            "credits": credits,
-            "recipe": job.recipe,
-            "source_url": url,
-            "batch": rec.get("batch"),
-        }
-        extra.update({k: job.context[k] for k in CONTEXT_KEYS if job.context.get(k) is not None})
-        extra = {k: v for k, v in extra.items() if v is not None}
+        record = dataclasses.replace(job.record, task_id=job.task_id, source_url=url, credits=credits)
+        if not record.prompt:
+            prompt = _operation_prompt(record.operation, record.parents or ())
+            record = dataclasses.replace(record, prompt=prompt)
         if self._record_lock is None:
             self._record_lock = asyncio.Lock()
         async with self._record_lock:
             # The manifest write holds a file lock and fsyncs: keep it off the event loop.
-            entry: dict[str, Any] = await asyncio.to_thread(
-                self.manifest.record_image,
-                saved,
-                prompt=rec.get("prompt") or _operation_prompt(job.operation, extra["parents"]),
-                model=job.model,
-                parameters={"size": rec.get("size"), "endpoint": job.endpoint},
-                scene_id=rec.get("scene_id"),
-                **extra,
-            )
+            entry: dict[str, Any] = await asyncio.to_thread(self.manifest.record_image, saved, record)
         return entry
 
     async def _resume_one(
-        self, record: Mapping[str, Any], *, timeout: float | None, on_status: StatusCallback | None
+        self, task: Mapping[str, Any], *, timeout: float | None, on_status: StatusCallback | None
     ) -> list[Asset]:
-        context = dict(record.get("context") or {})
-        saved = dict(context.pop("record", None) or {})
-        saved.setdefault("prompt", _prompt_of(record.get("body") or {}))
+        context = dict(task.get("context") or {})
+        context.pop("record", None)
+        record = AssetRecord.from_journal(task)
+        if record.prompt is None:
+            record = dataclasses.replace(record, prompt=_prompt_of(task.get("body") or {}) or None)
         # The task's real age decides whether "not visible yet" is still kie's propagation delay.
-        age = _age_seconds(record.get("created_at"))
+        age = _age_seconds(task.get("created_at"))
         now = self.clock.monotonic()
         job = Job(
-            task_id=str(record["task_id"]),
-            family=str(record["family"]),
-            model_id=str(record.get("model_id") or ""),
-            model=str(record.get("model") or record.get("model_id") or ""),
-            endpoint=str(record.get("endpoint") or ""),
-            body=dict(record.get("body") or {}),
-            operation=str(saved.get("operation") or "generate"),
-            record=saved,
+            task_id=str(task["task_id"]),
+            family=str(task["family"]),
+            model_id=str(task.get("model_id") or ""),
+            model=str(task.get("model") or task.get("model_id") or ""),
+            endpoint=str(task.get("endpoint") or ""),
+            body=dict(task.get("body") or {}),
+            operation=str(record.operation),
+            record=record,
             context=context,
-            recipe=record.get("recipe"),
+            recipe=task.get("recipe"),
             started=now - age,
         )
         emit = self._emitter(on_status, now)

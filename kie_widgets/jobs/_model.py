@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from kie_widgets.assets.record import AssetRecord
 from kie_widgets.errors import KieValidationError, Problem
 
 if TYPE_CHECKING:
@@ -18,18 +19,6 @@ if TYPE_CHECKING:
 
 
 log = logging.getLogger("kie_widgets.jobs")
-
-#: Notebook context keys that travel from the calling cell into the journal and every record.
-CONTEXT_KEYS = (
-    "cell_id",
-    "notebook",
-    "cell_source",
-    "scene_source",
-    "cell_metadata",
-    # which frontend key / variable supplied the cell id and the notebook path
-    "cell_id_source",
-    "notebook_source",
-)
 
 StatusCallback = Callable[["StatusUpdate"], Any]
 
@@ -165,8 +154,8 @@ class Job:
     endpoint: str
     body: dict[str, Any]
     operation: str
-    #: Everything needed to record the results (prompt, size, params, parents, ...): journaled.
-    record: dict[str, Any]
+    #: Everything recorded about each result, filled when the request was sent: journaled.
+    record: AssetRecord
     context: dict[str, Any] = field(default_factory=dict)
     recipe: str | None = None
     #: Client-clock time of submission (monotonic).

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
 
+from kie_widgets.assets.record import AssetRecord
 from kie_widgets.notebook.context import CellContext
 
 if TYPE_CHECKING:
@@ -58,6 +59,7 @@ def history_rows(
         limit=limit,
     ):
         created = created_at(entry)
+        record = AssetRecord.from_entry(entry)
         version = f"v{entry.get('version', 1)}"
         if entry.get("superseded_by"):
             version += f" → {entry['superseded_by']}"
@@ -65,11 +67,11 @@ def history_rows(
             (
                 entry.get("id"),
                 version,
-                entry.get("scene_id") if entry.get("scene_id") is not None else "",
-                entry.get("model"),
-                (entry.get("parameters") or {}).get("size", ""),
+                record.scene_id if record.scene_id is not None else "",
+                record.model,
+                record.size if record.size is not None else "",
                 created.strftime("%Y-%m-%d %H:%M") if created else "",
-                _short(entry.get("prompt")),
+                _short(record.prompt),
                 entry.get("filename"),
             )
         )

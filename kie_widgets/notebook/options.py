@@ -7,7 +7,6 @@ a typo fails fast with a ``UsageError`` that names the option and the values it 
 
 from __future__ import annotations
 
-import json
 import re
 import string
 from collections.abc import Mapping
@@ -20,6 +19,7 @@ from IPython.core.magic_arguments import MagicArgumentParser
 from IPython.utils.process import arg_split
 
 from kie_widgets.errors import KieValidationError
+from kie_widgets.session._values import parse_value
 
 #: Line-magic subcommands (``%kie_image list``) and the shorthands that act on an asset id.
 SUBCOMMANDS = ("list", "credits", "resume", "history", "doctor", "help")
@@ -241,17 +241,6 @@ def parse_scene(value: str | int | None, *, field_name: str = "--scene") -> int 
         return scene_number(value, field_name=field_name)
     except KieValidationError:
         raise UsageError(f"{field_name}: expected a scene number like 3 or scene-3, got {value!r}.") from None
-
-
-def parse_value(text: str) -> Any:
-    """A ``--set`` value: JSON where it parses (numbers, true/false, lists, objects), else the text."""
-    stripped = text.strip()
-    if stripped.lower() in {"true", "false", "null"}:
-        return json.loads(stripped.lower())
-    try:
-        return json.loads(stripped)
-    except ValueError:
-        return text
 
 
 def parse_set(pairs: list[str]) -> dict[str, Any]:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from kie_widgets.session._history import batch_of, created_at, select_entries
     from kie_widgets.session._run import FINAL_STATES, STATES, Run, TaskEvent, TaskHandle
     from kie_widgets.session._session import Budget, Request, Session, current_session, use_session
+    from kie_widgets.session._values import parse_value, parse_values
 
 # Loaded on first use: the notebook layer needs the cell context at %load_ext, not the client.
 _LAZY = {
@@ -42,6 +43,8 @@ _LAZY = {
     "Session": "_session",
     "current_session": "_session",
     "use_session": "_session",
+    "parse_value": "_values",
+    "parse_values": "_values",
 }
 __all__ = [
     "FINAL_STATES",
@@ -57,6 +60,8 @@ __all__ = [
     "capture",
     "created_at",
     "current_session",
+    "parse_value",
+    "parse_values",
     "scene_number",
     "select_entries",
     "use_session",

@@ -11,6 +11,8 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timezone
 from typing import Any
 
+from kie_widgets.assets.record import AssetRecord
+
 
 def created_at(entry: Mapping[str, Any]) -> datetime | None:
     """The entry's ``created_at`` as an aware datetime, or ``None`` when missing or unreadable."""
@@ -26,8 +28,7 @@ def created_at(entry: Mapping[str, Any]) -> datetime | None:
 
 def batch_of(entry: Mapping[str, Any] | None) -> Any:
     """The request (``kie.batch``) an entry was made by, if recorded."""
-    extra = entry.get("kie") if entry else None
-    return extra.get("batch") if isinstance(extra, Mapping) else None
+    return AssetRecord.from_entry(entry).batch if entry else None
 
 
 def _current_batch(entries: list[Mapping[str, Any]]) -> dict[Any, Any]:
@@ -63,16 +64,17 @@ def select_entries(
     for entry in entries:
         if entry.get("type", "image") != "image":
             continue
+        record = AssetRecord.from_entry(entry)
         outdated = entry.get("superseded_by") and (
-            batch_of(entry) is None or batch_of(entry) != current.get(entry.get("id"))
+            record.batch is None or record.batch != current.get(entry.get("id"))
         )
         if outdated and not include_superseded:
             continue
-        if scene is not None and str(entry.get("scene_id")) != str(scene):
+        if scene is not None and str(record.scene_id) != str(scene):
             continue
-        if needle and needle not in str(entry.get("model", "")).lower():
+        if needle and needle not in str(record.model or "").lower():
             continue
-        if words and not all(w in str(entry.get("prompt", "")).lower() for w in words):
+        if words and not all(w in str(record.prompt or "").lower() for w in words):
             continue
         if since or until:
             created = created_at(entry)

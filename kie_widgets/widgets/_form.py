@@ -12,9 +12,9 @@ from typing import Any
 
 import ipywidgets as w
 
+from kie_widgets.catalog import NEGATIVE_PRESETS, PromptFormula, parameters, recommend, resolve
 from kie_widgets.catalog import models as catalog_models
-from kie_widgets.catalog import parameters, recommend, resolve
-from kie_widgets.catalog._presets import NEGATIVE_PRESETS, PromptFormula
+from kie_widgets.widgets._inputs import InputList
 
 # Fields the shared controls (or the inputs row) already cover; never repeated per model.
 _SHARED = {
@@ -54,7 +54,7 @@ class Form(w.VBox):
     Scriptable: ``form.set(models=["Imagen 4"], prompt="...", aspect_ratio="16:9")``.
     """
 
-    def __init__(self, **defaults: Any) -> None:
+    def __init__(self, *, find_asset: Callable[[str], Any] | None = None, **defaults: Any) -> None:
         self._choices = model_choices()
         self._haystack = {name: _searchable(name) for _, name in self._choices}
         self._listeners: list[Callable[[], None]] = []
@@ -79,7 +79,7 @@ class Form(w.VBox):
         self.negative_prompt = w.Textarea(description="Negative prompt", layout=w.Layout(width="98%"))
         self.presets = w.SelectMultiple(options=sorted(NEGATIVE_PRESETS), description="Presets", rows=3)
         self.seed = w.IntText(0, description="Seed", tooltip="0 picks a random seed on kie's side")
-        self.images = w.Text(description="Images in", placeholder="paths, URLs or asset ids, comma-separated")
+        self.inputs = InputList(self._changed, find_asset)
         self.mask = w.Text(description="Mask", placeholder="path, URL or asset id (255 / white = change)")
         self.notice = w.HTML()
         self.own_box = w.VBox()
@@ -100,7 +100,6 @@ class Form(w.VBox):
             self.negative_prompt,
             self.presets,
             self.seed,
-            self.images,
             self.mask,
         ):
             control.observe(lambda _c: self._changed(), "value")
@@ -115,7 +114,7 @@ class Form(w.VBox):
                 self.formula,
                 w.HBox([self.n, self.aspect_ratio]),
                 *self._shared_rows.values(),
-                self.images,
+                self.inputs,
                 self.own_box,
             ]
         )
@@ -154,7 +153,7 @@ class Form(w.VBox):
             self.seed.value = int(value or 0)
         elif key in ("images", "image"):
             items = value if isinstance(value, (list, tuple)) else [value]
-            self.images.value = ", ".join(str(getattr(i, "id", i)) for i in items)
+            self.inputs.set_sources([getattr(i, "id", i) for i in items])
         elif key == "mask":
             self.mask.value = str(getattr(value, "id", value) or "")
         else:
@@ -168,7 +167,7 @@ class Form(w.VBox):
         shared: dict[str, Any] = {"prompt": self.prompt.value.strip() or None, "n": self.n.value}
         if self.aspect_ratio.value != _UNSET:
             shared["aspect_ratio"] = self.aspect_ratio.value
-        images = [s.strip() for s in self.images.value.split(",") if s.strip()]
+        images = list(self.inputs.sources)
         if images:
             shared["images"] = images
         out = []

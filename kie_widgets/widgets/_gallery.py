@@ -9,17 +9,31 @@ from __future__ import annotations
 import html
 import os
 from collections.abc import Callable, Mapping
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 
+from kie_widgets.session import batch_of
 from kie_widgets.widgets._tiles import set_thumbnail
 
 if TYPE_CHECKING:
     from kie_widgets.session import Session
 
 PAGE_SIZE = 12
-ACTIONS = ("Upscale", "Remove background", "Edit", "Vary", "Restore settings", "Copy as cell", "Open", "Keep")
+ACTIONS = (
+    "Upscale",
+    "Remove background",
+    "Edit",
+    "Vary",
+    "Restore settings",
+    "Copy as cell",
+    "Open",
+    "Keep",
+    "Diff recipes",
+)
+# What a recipe diff compares, in this order.
+_DIFF_KEYS = ("model", "prompt", "params", "parents", "seed", "operation")
 
 
 def recipe_rows(entry: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -47,6 +61,35 @@ def recipe_rows(entry: Mapping[str, Any]) -> list[tuple[str, str]]:
         ("file", str(entry.get("filename"))),
     ]
     return rows
+
+
+def _recipe_of(entry: Mapping[str, Any]) -> dict[str, Any]:
+    extra = entry.get("kie") if isinstance(entry.get("kie"), Mapping) else {}
+    assert isinstance(extra, Mapping)
+    params = {k: v for k, v in (extra.get("params") or {}).items() if k != "prompt"}
+    return {
+        "model": extra.get("model_id") or entry.get("model"),
+        "prompt": entry.get("prompt"),
+        "params": params,
+        "parents": list(extra.get("parents") or []),
+        "seed": extra.get("seed"),
+        "operation": extra.get("operation"),
+    }
+
+
+def recipe_diff(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
+    """(what, in a, in b) for every part of two entries' recipes that differs; parameters one by one."""
+    ra, rb = _recipe_of(a), _recipe_of(b)
+    out: list[tuple[str, Any, Any]] = []
+    for key in _DIFF_KEYS:
+        if key == "params":
+            for name in sorted(set(ra["params"]) | set(rb["params"])):
+                va, vb = ra["params"].get(name), rb["params"].get(name)
+                if va != vb:
+                    out.append((name, va, vb))
+        elif ra[key] != rb[key]:
+            out.append((key, ra[key], rb[key]))
+    return out
 
 
 def cell_text(entry: Mapping[str, Any]) -> str:
@@ -86,6 +129,8 @@ class Gallery(w.VBox):
         self.model = w.Text(description="Model", placeholder="any")
         self.text = w.Text(description="Prompt has", placeholder="words")
         self.kept_only = w.Checkbox(description="Kept only")
+        self.since = w.Text(description="Since", placeholder="YYYY-MM-DD")
+        self.previous_selected: dict[str, Any] | None = None
         self.previous = w.Button(description="Previous page")
         self.next = w.Button(description="Next page")
         self.info = w.Label()
@@ -95,13 +140,13 @@ class Gallery(w.VBox):
         self.cell = w.Textarea(description="Cell", layout=w.Layout(width="98%", display="none"))
         for name, button in self.buttons.items():
             button.on_click(lambda _b, name=name: self._action(name))
-        for control in (self.scene, self.model, self.text, self.kept_only):
+        for control in (self.scene, self.model, self.text, self.kept_only, self.since):
             control.observe(lambda _c: self.refresh(), "value")
         self.previous.on_click(lambda _b: self._turn(-1))
         self.next.on_click(lambda _b: self._turn(1))
         super().__init__(
             [
-                w.HBox([self.scene, self.model, self.text, self.kept_only]),
+                w.HBox([self.scene, self.model, self.text, self.since, self.kept_only]),
                 self.grid,
                 w.HBox([self.previous, self.next, self.info]),
                 self.detail,
@@ -117,11 +162,16 @@ class Gallery(w.VBox):
             scene=scene,
             model=self.model.value.strip() or None,
             text=self.text.value.strip() or None,
+            since=_day(self.since.value),
             limit=None,
         )
         if self.kept_only.value:
             entries = [e for e in entries if (e.get("kie") or {}).get("kept")]
-        self.entries = list(reversed(entries))  # newest first
+        # Newest request first; the variants of one request stay together, in their own order.
+        order: dict[Any, int] = {}
+        for i, entry in enumerate(entries):
+            order[batch_of(entry) or entry.get("id")] = i
+        self.entries = sorted(entries, key=lambda e: -order[batch_of(e) or e.get("id")])
         self.page = min(self.page, max(0, (len(self.entries) - 1) // PAGE_SIZE))
         self._draw()
 
@@ -153,9 +203,14 @@ class Gallery(w.VBox):
             layout=w.Layout(width="140px"),
         )
         pick.on_click(lambda _b: self.select(str(entry.get("id"))))
-        caption = w.HTML(
-            f"<small>{html.escape(str(entry.get('model')))} · v{entry.get('version', 1)}</small>"
-        )
+        label = f"{entry.get('model')} · v{entry.get('version', 1)}"
+        siblings = [e for e in self.entries if batch_of(e) and batch_of(e) == batch_of(entry)]
+        if len(siblings) > 1:
+            label += f" · variant {siblings.index(entry) + 1} of {len(siblings)}"
+        extra = entry.get("kie") or {}
+        if extra.get("operation") not in (None, "generate"):
+            label += f" · {extra['operation']} of {', '.join(extra.get('parents') or []) or '?'}"
+        caption = w.HTML(f"<small>{html.escape(label)}</small>")
         return w.VBox([image, caption, pick])
 
     def select(self, asset_id: str) -> dict[str, Any]:
@@ -163,6 +218,8 @@ class Gallery(w.VBox):
         entry = next((e for e in self.session.entries() if e.get("id") == asset_id), None)
         if entry is None:
             raise KeyError(f"no asset {asset_id!r} in the manifest")
+        if self.selected is not None and self.selected.get("id") != asset_id:
+            self.previous_selected = self.selected
         self.selected = entry
         rows = "".join(
             f"<tr><th style='text-align:left;padding-right:8px'>{html.escape(k)}</th>"
@@ -181,6 +238,9 @@ class Gallery(w.VBox):
             self.cell.value = cell_text(self.selected)
             self.cell.layout.display = ""
             return
+        if name == "Diff recipes":
+            self.detail.value += self.diff_html()
+            return
         if name == "Open":
             path = os.path.relpath(self.session.manifest.root / str(self.selected["filename"]))
             link = html.escape(path.replace(os.sep, "/"))
@@ -189,5 +249,28 @@ class Gallery(w.VBox):
         if self._on_action is not None:
             self._on_action(name, self.selected)
 
+    def diff_html(self) -> str:
+        """The recipe diff between the selected asset and the one selected before it."""
+        a, b = self.previous_selected, self.selected
+        if a is None or b is None:
+            return "<div>Select another image first, then this one, to compare their recipes.</div>"
+        rows = recipe_diff(a, b)
+        if not rows:
+            return f"<div>{html.escape(str(a['id']))} and {html.escape(str(b['id']))} share one recipe.</div>"
+        body = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(str(va))}</td>"
+            f"<td>{html.escape(str(vb))}</td></tr>"
+            for k, va, vb in rows
+        )
+        head = f"<tr><th></th><th>{html.escape(str(a['id']))}</th><th>{html.escape(str(b['id']))}</th></tr>"
+        return f"<table class='kie-diff'>{head}{body}</table>"
 
-__all__ = ["ACTIONS", "PAGE_SIZE", "Gallery", "cell_text", "recipe_rows"]
+
+def _day(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text.strip()) if text.strip() else None
+    except ValueError:
+        return None
+
+
+__all__ = ["ACTIONS", "PAGE_SIZE", "Gallery", "cell_text", "recipe_diff", "recipe_rows"]

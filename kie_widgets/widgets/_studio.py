@@ -18,6 +18,8 @@ import ipywidgets as w
 from kie_widgets.errors import KieError
 from kie_widgets.widgets._form import Form
 from kie_widgets.widgets._gallery import Gallery, cell_text
+from kie_widgets.widgets._hotkey import Hotkey
+from kie_widgets.widgets._storyboard import Scene, Storyboard
 from kie_widgets.widgets._tiles import RunArea, RunTile, on_events
 
 if TYPE_CHECKING:
@@ -43,7 +45,7 @@ class Studio(w.VBox):
         if budget is not None:
             self.session.budget.limit = budget
         self.context = capture(_shell())
-        self.form = Form(**defaults)
+        self.form = Form(find_asset=self.session.asset, **defaults)
         self.estimate = w.HTML()
         self.warnings = w.HTML()
         self.budget = w.FloatText(
@@ -59,17 +61,31 @@ class Studio(w.VBox):
         request_box.selected_index = None
         self.runs = RunArea()
         self.gallery = Gallery(self.session, on_action=self._gallery_action)
+        self.storyboard = Storyboard(
+            self.session, submit_missing=self._generate_scenes, estimate_missing=self._estimate_scenes
+        )
+        self.sweep_field = w.Text(description="Sweep field", placeholder="e.g. seed or aspect_ratio")
+        self.sweep_values = w.Text(description="Values", placeholder="comma-separated, e.g. 1, 2, 3")
+        self.sweep_button = w.Button(description="Run sweep", tooltip="One take per value, side by side")
+        self.resume_button = w.Button(description="Resume", tooltip="Collect paid tasks not yet downloaded")
+        self.resume_status = w.HTML()
+        self.hotkey = Hotkey(self._click_generate)
         self.last_run: Run | None = None
         self._plans: list[Plan] = []
         self._timer: threading.Timer | None = None
         self._plain: Any = None
         self._plain_items: list[str] = []
         self.generate_button.on_click(lambda _b: self._click_generate())
+        self.sweep_button.on_click(lambda _b: self._click_sweep())
+        self.resume_button.on_click(lambda _b: self.resume())
         self.budget.observe(self._budget_changed, "value")
         self.form.on_change(self._schedule_estimate)
-        tabs = w.Tab([w.VBox([self.runs]), self.gallery])
-        tabs.set_title(0, "Runs")
-        tabs.set_title(1, "Gallery")
+        sweep = w.HBox([self.sweep_field, self.sweep_values, self.sweep_button])
+        runs = w.VBox([sweep, w.HBox([self.resume_button, self.resume_status]), self.runs])
+        tabs = w.Tab([runs, self.gallery, self.storyboard])
+        for i, title in enumerate(("Runs", "Gallery", "Storyboard")):
+            tabs.set_title(i, title)
+        tabs.observe(self._tab_changed, "selected_index")
         super().__init__(
             [
                 self.form,
@@ -78,8 +94,10 @@ class Studio(w.VBox):
                 self.warnings,
                 request_box,
                 tabs,
+                self.hotkey,
             ]
         )
+        self.add_class("kie-studio")
         self.refresh_estimate()
         self.gallery.refresh()
 
@@ -170,19 +188,94 @@ class Studio(w.VBox):
             plans, operation=None, heading=f"{len(plans)} task(s): {self.form.prompt.value[:60]}"
         )
 
-    def _submit(self, plans: list[Plan], *, operation: str | None, heading: str, legend: str = "") -> Run:
+    def _submit(
+        self,
+        plans: list[Plan],
+        *,
+        operation: str | None,
+        heading: str,
+        legends: list[str] | None = None,
+        scene_id: Any = None,
+    ) -> Run:
         run = self.session.submit(
             plans,
-            scene_id=self.context.scene_id,
+            scene_id=self.context.scene_id if scene_id is None else scene_id,
             context=self.context.as_context(),
             operation=operation,
         )
-        self._show_run(run, heading, legend)
+        self._show_run(run, heading, legends)
         return run
 
-    def _show_run(self, run: Run, heading: str, legend: str = "") -> None:
-        legend = legend or heading
-        tiles = [RunTile(h, legend=legend, on_keep=lambda a: self._keep(a.id)) for h in run.handles]
+    def sweep(self, field: str, values: list[Any]) -> Run:
+        """The form's request once per value of ``field``, laid out side by side with a legend."""
+        requests, legends = [], []
+        for request in self.form.values:
+            for value in values:
+                requests.append({**request, field: value})
+                legends.append(f"{request['model']} · {field} = {value}")
+        if not requests:
+            raise KieError("pick a model first", hint="Nothing was sent.")
+        plans = self.session.plan(requests)
+        return self._submit(plans, operation=None, heading=f"sweep of {field}", legends=legends)
+
+    def _click_sweep(self) -> None:
+        from kie_widgets.session import parse_values
+
+        field = self.sweep_field.value.strip()
+        try:
+            self.sweep(field, parse_values(self.sweep_values.value))
+        except (KieError, ValueError) as exc:
+            self._block(str(exc))
+
+    def resume(self) -> Any:
+        """Collect every paid task that is still pending (after a restart, a stop, an interrupt)."""
+        pending = [r for r in self.session.pending() if r.get("state") == "pending"]
+        if not pending:
+            self.resume_status.value = "Nothing to resume."
+            return None
+        self.resume_status.value = f"collecting {len(pending)} task(s) ..."
+        future = self.session.resume()
+
+        def done(f: Any) -> None:
+            assets = list(getattr(f.exception(), "assets", [])) if f.exception() else f.result()
+            problem = f" ({f.exception()})" if f.exception() else ""
+            self.resume_status.value = html.escape(f"collected {len(assets)} image(s){problem}")
+            self.gallery.refresh()
+            self.storyboard.refresh()
+
+        future.add_done_callback(done)
+        return future
+
+    def _estimate_scenes(self, scenes: list[Scene]) -> str:
+        plans = self.session.plan(self._scene_requests(scenes))
+        return f"{self.session.estimate(plans):g} credits for {len(plans)} request(s)"
+
+    def _scene_requests(self, scenes: list[Scene]) -> list[dict[str, Any]]:
+        base = self.form.values[:1] or [{"model": self.form.models.options[0][1]}]
+        return [{**base[0], "prompt": scene.prompt, "n": 1} for scene in scenes]
+
+    def _generate_scenes(self, scenes: list[Scene]) -> list[Run]:
+        runs = []
+        for scene, request in zip(scenes, self._scene_requests(scenes), strict=True):
+            plans = self.session.plan([request])
+            runs.append(
+                self._submit(plans, operation=None, heading=f"scene {scene.number}", scene_id=scene.number)
+            )
+        return runs
+
+    def _tab_changed(self, change: Any) -> None:
+        if change["new"] == 1:
+            self.gallery.refresh()
+        elif change["new"] == 2:
+            self.storyboard.refresh()
+
+    def _show_run(self, run: Run, heading: str, legends: list[str] | None = None) -> None:
+        tiles = [
+            RunTile(
+                h, legend=legends[h.plan.request] if legends else heading, on_keep=lambda a: self._keep(a.id)
+            )
+            for h in run.handles
+        ]
         self.runs.show(tiles, heading)
         run.subscribe(on_events(tiles), on="thread")
         run.subscribe(lambda e: self._maybe_finished(run, e), on="thread")
