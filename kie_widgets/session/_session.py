@@ -333,6 +333,7 @@ def current_session() -> Session:
     with _current_lock:
         if _current is None:
             _current = Session()
+            runner.use_budget(_current.budget)
         return _current
 
 
