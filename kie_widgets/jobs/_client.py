@@ -201,7 +201,10 @@ class KieClient(InputsMixin, FollowMixin):
         estimate = 0.0
         try:
             check_run_options(timeout=timeout, scene_id=scene_id, context=context)
-            plans = self.plan_request(model, prompt, n=n, images=images, mask=mask, **params)
+            # Off the loop: planning reads image headers and the manifest.
+            plans = await asyncio.to_thread(
+                self.plan_request, model, prompt, n=n, images=images, mask=mask, **params
+            )
             estimate = sum(p.estimated_credits for p in plans)
             if self.budget is not None:
                 self.budget.charge(estimate)
