@@ -36,8 +36,9 @@ _LAZY: dict[str, str] = {
     "remove_background": "kie_widgets.runner",
     "credits": "kie_widgets.runner",
     "resume": "kie_widgets.runner",
-    # the Studio
+    # widgets
     "Studio": "kie_widgets.widgets",
+    "MaskEditor": "kie_widgets.widgets",
     # settings
     "Settings": "kie_widgets.config",
     "load_settings": "kie_widgets.config",

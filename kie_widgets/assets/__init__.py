@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from kie_widgets.assets._store import KieManifestWarning
 from kie_widgets.assets.asset import Asset
+from kie_widgets.assets.drift import DriftReport, drift_report, record_composite
 from kie_widgets.assets.images import (
     SavedImage,
     save_image_bytes,
@@ -26,13 +27,16 @@ from kie_widgets.assets.verify import VerifyReport, verify
 __all__ = [
     "Asset",
     "AssetRecord",
+    "DriftReport",
     "KieManifestWarning",
     "Manifest",
     "SavedImage",
     "VerifyReport",
+    "drift_report",
     "export_tagged",
     "recipe_from",
     "recipe_hash",
+    "record_composite",
     "save_image_bytes",
     "save_image_stream",
     "sha256_file",

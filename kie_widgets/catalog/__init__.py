@@ -23,19 +23,22 @@ from kie_widgets.catalog._guide import Recommendation, default_model, needs, rec
 from kie_widgets.catalog._lint import LintWarning, lint
 from kie_widgets.catalog._listing import CAPABILITIES, models, parameters
 from kie_widgets.catalog._names import all_specs, normalize, resolve, spec_for_request
-from kie_widgets.catalog._plan import PLACEHOLDER_PREFIX, UNIFIED, InputRef, Plan, plan
+from kie_widgets.catalog._plan import PLACEHOLDER_PREFIX, UNIFIED, InputRef, MaskPlan, Plan, plan
 from kie_widgets.catalog._presets import NEGATIVE_PRESETS, PromptFormula, combine_presets, preset_terms
-from kie_widgets.catalog._schema import Field, ModelSpec, Price
+from kie_widgets.catalog._schema import OUR_MASK, Field, MaskConvention, ModelSpec, Price
 
 __all__ = [
     "CAPABILITIES",
     "MAX_IMAGES_PER_REQUEST",
     "NEGATIVE_PRESETS",
+    "OUR_MASK",
     "PLACEHOLDER_PREFIX",
     "UNIFIED",
     "Field",
     "InputRef",
     "LintWarning",
+    "MaskConvention",
+    "MaskPlan",
     "ModelSpec",
     "Plan",
     "Price",

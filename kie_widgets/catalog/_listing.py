@@ -53,7 +53,7 @@ def _row(specs: list[ModelSpec]) -> dict[str, Any]:
         "negative_prompt": first.negative_prompt,
         "seed": first.seed,
         "mask": any(s.mask for s in specs),
-        "mask_convention": next((s.mask_convention for s in specs if s.mask_convention), None),
+        "mask_convention": next((s.mask_convention.describe() for s in specs if s.mask_convention), None),
         "max_outputs": first.max_outputs,
         "default_timeout": first.default_timeout,
         "unsure": first.unsure,

@@ -19,8 +19,8 @@ from kie_widgets.catalog._build import (
     url,
     urls,
 )
-from kie_widgets.catalog._market import MASK_BLACK_EDITS, market_models
-from kie_widgets.catalog._schema import ENDPOINT_4O, ENDPOINT_FLUX, Field, ModelSpec, Price
+from kie_widgets.catalog._market import market_models
+from kie_widgets.catalog._schema import ENDPOINT_4O, ENDPOINT_FLUX, Field, MaskConvention, ModelSpec, Price
 
 R_FLUX_KONTEXT = ("21:9", "16:9", "4:3", "1:1", "3:4", "9:16")
 
@@ -76,7 +76,11 @@ def _gpt4o() -> ModelSpec:
         role="only",
         aliases=("4o", "gpt4o", "gpt-4o", "4o Image (GPT)", "GPT-4o Image", "gpt-image-1", "GPT Image 1"),
         rules=(rules.gpt4o_inputs,),
-        mask_convention=MASK_BLACK_EDITS,
+        mask_convention=MaskConvention(
+            change=0,
+            source="skill document: maskUrl black = modify, white = preserve; kie-api.md §2.1: same size "
+            "as the source",
+        ),
         plan_defaults={"size": "1:1"},
         notes=(
             "size has no documented default although it is required; plan() sends '1:1' when none is given",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import math
 import mimetypes
 import os
 import re
@@ -23,7 +24,15 @@ from urllib.parse import urlsplit, urlunsplit
 from kie_widgets.catalog._lint import lint
 from kie_widgets.catalog._names import all_specs, registry, resolve
 from kie_widgets.catalog._presets import combine_presets
-from kie_widgets.catalog._schema import Field, ModelSpec, named_size_ratio, nearest_ratio
+from kie_widgets.catalog._schema import (
+    OUR_MASK,
+    Field,
+    MaskConvention,
+    ModelSpec,
+    named_size_ratio,
+    nearest_ratio,
+    ratio_value,
+)
 from kie_widgets.errors import KieValidationError, Problem
 
 UNIFIED = (
@@ -46,6 +55,35 @@ PLACEHOLDER_PREFIX = "kie-upload://"
 _PROBE_PREFIX = "https://upload.invalid/"
 _ASSET_ID = re.compile(r"^img-\d{3,}$")
 _HTTP_SCHEME = re.compile(r"^https?://", re.IGNORECASE)
+# Modes whose output shape is theirs to choose (or is the point of the job): no shape is kept.
+_SHAPE_FREE_MODES = ("reference", "reframe", "upscale", "remove-background", "layer-decomposition")
+_AUTO = ("auto", "match_input_image")
+# How a mask passed to plan() is read: ours (white = change) or already the model's own convention.
+_MASK_CONVENTIONS = ("kie_widgets", "model")
+# Ratios within 2 % of each other count as the same shape (1920×1080 is 16:9).
+_SAME_SHAPE = math.log(1.02)
+
+
+@dataclass(frozen=True)
+class MaskPlan:
+    """What happens to a mask before upload: read in one convention, written in the model's, size-checked."""
+
+    given: MaskConvention  # the convention the mask arrives in (ours unless it says otherwise)
+    wanted: MaskConvention  # the model's convention
+    image: str | None  # placeholder of the image the mask belongs to; None when that image is a URL
+
+    def describe(self, model: str) -> str:
+        """One sentence saying what will be done to the mask."""
+        same = " (already in that convention)" if self.given == self.wanted else ""
+        size = (
+            ", after checking that it has the image's pixel size"
+            if self.wanted.same_size and self.image is not None
+            else ""
+        )
+        return (
+            f"mask: read as {self.given.describe().split(';')[0]} and sent as {model} expects it: "
+            f"{self.wanted.describe()}{same}{size}."
+        )
 
 
 @dataclass(frozen=True)
@@ -58,6 +96,7 @@ class InputRef:
     kind: str  # "path" | "bytes" | "pil" | "array" | "asset"
     max_bytes: int | None
     mime_types: tuple[str, ...]
+    mask: MaskPlan | None = None  # set on a mask input: the conversion to apply before upload
 
 
 @dataclass(frozen=True)
@@ -76,6 +115,8 @@ class Plan:
     size: str
     estimated_credits: float
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    #: What plan() decided on the user's behalf (mask conversion, an aspect ratio kept from the source).
+    notes: tuple[str, ...] = field(default_factory=tuple)
     #: Which request of a submission this plan belongs to (one per model of a compare).
     request: int = 0
     #: Which of the request's ``parts`` plans this is (``n`` split into kie's batch sizes).
@@ -100,6 +141,12 @@ def plan(model: str | ModelSpec, prompt: str | None = None, **params: Any) -> Pl
     Raises ``KieValidationError`` listing every problem at once (field as written, value, allowed
     values, model). Soft issues (a negative prompt for a model without one, prompt-style advice)
     come back in ``Plan.warnings``.
+
+    ``mask`` is read in kie_widgets' convention (white = change) unless it carries its own
+    (``kie_mask_convention``, as ``MaskEditor.mask_for`` output does) or ``mask_convention="model"``
+    says it is already in the model's; the plan records the conversion to the model's convention.
+    ``source_size=(width, height)`` of the image being edited (data read by the caller, never sent)
+    lets an edit keep the source's shape when no aspect ratio is given.
     """
     if prompt is not None:
         params["prompt"] = prompt
@@ -126,6 +173,8 @@ class _Planner:
         self.warnings: list[str] = []
         self.uploads: list[InputRef] = []
         self.callback: str | None = None
+        self.notes: list[str] = []
+        self.source_size = self.raw.pop("source_size", None)
 
     # ------------------------------------------------------------------ helpers
     def problem(
@@ -167,6 +216,8 @@ class _Planner:
         for key in ("prompt", "aspect_ratio", "seed", "output_format", "resolution", "quality", "n"):
             if key in raw:
                 getattr(self, f"p_{key}")(raw[key])
+        if "aspect_ratio" not in raw:
+            self.keep_shape()
         self.p_negative(raw.get("negative_prompt"), raw.get("negative_presets"))
         if "callback_url" in raw or "callBackUrl" in raw:
             self.p_callback(raw.get("callback_url", raw.get("callBackUrl")))
@@ -195,6 +246,7 @@ class _Planner:
             size=self.size(),
             estimated_credits=self.spec.price(probe),
             warnings=tuple(dict.fromkeys(warnings)),
+            notes=tuple(self.notes),
         )
 
     # ------------------------------------------------------------------ inputs
@@ -240,9 +292,68 @@ class _Planner:
                 self.put("image", value, user_field=image_name)
                 self.unified[image_name] = [value] if image_name == "images" else value
         if mask is not None and "mask" in spec.wire:
-            value = self.input_value(mask, "mask", spec.field(spec.wire["mask"]))
-            self.put("mask", value)
-            self.unified["mask"] = value
+            self.p_mask(mask)
+
+    def p_mask(self, mask: Any) -> None:
+        spec = self.spec
+        wanted = spec.mask_convention or OUR_MASK
+        given = getattr(mask, "kie_mask_convention", None)
+        stated = self.raw.get("mask_convention", "kie_widgets")
+        if stated not in _MASK_CONVENTIONS:
+            self.problem("mask_convention", "is not a mask convention", stated, ", ".join(_MASK_CONVENTIONS))
+        if stated == "model":
+            given = wanted  # a file made for this model as its docs say (4o: black = change)
+        elif not isinstance(given, MaskConvention):
+            given = OUR_MASK
+        # The image the mask belongs to is the one in the model's single-image field (4o: filesUrl[0]).
+        target = self.fields.get(spec.wire.get("image", ""))
+        if isinstance(target, list):
+            target = target[0] if target else None
+        image = target if isinstance(target, str) and target.startswith(PLACEHOLDER_PREFIX) else None
+        conversion = MaskPlan(given, wanted, image)
+        value = self.input_value(mask, "mask", spec.field(spec.wire["mask"]), mask_plan=conversion)
+        self.put("mask", value)
+        self.unified["mask"] = value
+        self.notes.append(conversion.describe(self.name))
+        if wanted.same_size and image is None and target is not None:
+            self.warnings.append(
+                f"{self.name} needs the mask at the image's exact size; the image is a URL, so the "
+                "sizes could not be compared before sending."
+            )
+
+    def keep_shape(self) -> None:
+        """An edit without an aspect ratio asks for the source's shape (or the nearest the model has)."""
+        spec, size = self.spec, self.source_size
+        f = self.wire_field("aspect_ratio")
+        edits = bool(self.raw.get("images") or self.raw.get("image"))
+        if f is None or f.enum is None or not edits or spec.mode in _SHAPE_FREE_MODES:
+            return
+        if not _is_size(size) or f.name in self.fields:
+            return
+        width, height = int(size[0]), int(size[1])
+        default = f.default if f.has_default else spec.plan_defaults.get(f.name)
+        if default in _AUTO or (default is None and not f.required and "auto" not in f.enum):
+            return  # the model follows its input's shape by itself
+        if "auto" in f.enum:
+            self.put("aspect_ratio", "auto")
+            self.notes.append(f"aspect_ratio: auto, so the edit keeps the source's {width}×{height} shape.")
+            return
+        choices = [v for v in f.enum if ratio_value(v) is not None]
+        near = nearest_ratio(f"{width}:{height}", choices)
+        if near is None:
+            return
+        shown = (named_size_ratio(near) or near) if isinstance(near, str) else str(near)
+        self.put("aspect_ratio", near)
+        self.unified["aspect_ratio"] = shown
+        off = abs(math.log((ratio_value(near) or 1.0) / (width / height)))
+        if off <= _SAME_SHAPE:
+            self.notes.append(f"aspect_ratio: {shown}, the source's shape ({width}×{height}).")
+            return
+        self.warnings.append(
+            f"{self.name} cannot keep the source's shape ({width}×{height}); the edit asks for {shown}, "
+            f"the nearest of {', '.join(spec.aspect_ratios)}, so the result will be cropped or padded. "
+            "Give aspect_ratio= to choose another."
+        )
 
     def no_inputs(self, user_field: str, value: Any) -> None:
         members = [s for s in _group(self.spec) if s.wire.get("images") or s.wire.get("image")]
@@ -255,7 +366,9 @@ class _Planner:
         count = len(value) if isinstance(value, list) else 1
         self.problem(user_field, f"{self.name} takes no input images", f"{count} image(s)", allowed)
 
-    def input_value(self, source: Any, user_field: str, f: Field | None) -> str:
+    def input_value(
+        self, source: Any, user_field: str, f: Field | None, *, mask_plan: MaskPlan | None = None
+    ) -> str:
         """An http(s) URL as is; anything local becomes an upload placeholder."""
         if isinstance(source, str) and _HTTP_SCHEME.match(source.strip()):
             return self.input_url(source.strip(), user_field)
@@ -267,7 +380,7 @@ class _Planner:
         kind = self.input_kind(source, user_field, max_bytes, mimes)
         placeholder = f"{PLACEHOLDER_PREFIX}{len(self.uploads)}"
         if kind is not None:
-            self.uploads.append(InputRef(placeholder, user_field, source, kind, max_bytes, mimes))
+            self.uploads.append(InputRef(placeholder, user_field, source, kind, max_bytes, mimes, mask_plan))
         return placeholder
 
     def input_url(self, url: str, user_field: str) -> str:
@@ -501,7 +614,7 @@ class _Planner:
     def extras(self) -> None:
         """Model-specific fields pass by their own wire names; anything else is a typo to report."""
         known = set(self.spec.field_names)
-        handled = {*UNIFIED, "negative_presets", "callBackUrl"}
+        handled = {*UNIFIED, "negative_presets", "callBackUrl", "source_size", "mask_convention"}
         for key, value in self.raw.items():
             if key in handled:
                 continue
@@ -635,6 +748,14 @@ def _states_count(prompt: str, n: int) -> bool:
     return str(n) in words or (n < len(_NUMBER_WORDS) and _NUMBER_WORDS[n] in words)
 
 
+def _is_size(value: Any) -> bool:
+    return (
+        isinstance(value, (tuple, list))
+        and len(value) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value)
+    )
+
+
 def _whole_number(value: Any) -> int | None:
     """An int, or a string of ASCII digits with an optional minus, as an int; else None."""
     if isinstance(value, bool):
@@ -689,4 +810,4 @@ def _negative_models() -> list[ModelSpec]:
     return [s for s in all_specs() if s.negative_prompt]
 
 
-__all__ = ["PLACEHOLDER_PREFIX", "UNIFIED", "InputRef", "Plan", "plan"]
+__all__ = ["PLACEHOLDER_PREFIX", "UNIFIED", "InputRef", "MaskPlan", "Plan", "plan"]

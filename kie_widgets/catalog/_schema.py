@@ -199,6 +199,49 @@ class Price:
         return text
 
 
+@dataclass(frozen=True)
+class MaskConvention:
+    """How a model reads a mask image: which grey value marks the area to change, where, in what file.
+
+    The catalog only describes conventions; the pixels are converted in ``kie_widgets.assets`` (the
+    one place that decodes images) before the mask is uploaded.
+    """
+
+    change: int  # the value marking the area to change: 0 (black) or 255 (white)
+    channel: str = "grey"  # "grey": a greyscale image; "alpha": the alpha channel of an RGBA image
+    same_size: bool = True  # the mask must have the image's exact pixel size
+    format: str = "PNG"  # the file format sent (lossless, so the mask stays binary)
+    source: str = field(default="", compare=False)  # where the convention is documented
+
+    def __post_init__(self) -> None:
+        if self.change not in (0, 255) or self.channel not in ("grey", "alpha"):
+            raise ValueError(f"not a mask convention: change={self.change!r}, channel={self.channel!r}")
+
+    @property
+    def keep(self) -> int:
+        """The value marking the area to keep."""
+        return 255 - self.change
+
+    def describe(self) -> str:
+        """One line for people, e.g. 'black = change, white = keep; greyscale PNG; same size as the image'."""
+        if self.channel == "alpha":
+            meaning = (
+                "transparent = change, opaque = keep"
+                if self.change == 0
+                else ("opaque = change, transparent = keep")
+            )
+            kind = f"{self.format} with an alpha channel"
+        else:
+            meaning = "black = change, white = keep" if self.change == 0 else "white = change, black = keep"
+            kind = f"greyscale {self.format}"
+        size = "; same size as the image" if self.same_size else ""
+        return f"{meaning}; {kind}{size}"
+
+
+OUR_MASK = MaskConvention(change=255, source="kie_widgets: MaskEditor.mask, masks passed to plan()")
+"""kie_widgets' own convention: a greyscale image, 255 (white) where the image is to change."""
+
+
 Rule = Callable[[Mapping[str, Any], "ModelSpec"], list[Problem]]
 """A cross-field check on a model's wire fields; returns the problems it finds."""
 
@@ -228,7 +271,7 @@ class ModelSpec:
     output_limit: int | None = None  # most images per request when a rule, not the field, bounds it
     outputs_rule: Callable[[Mapping[str, Any]], int] | None = None
     rules: tuple[Rule, ...] = ()
-    mask_convention: str | None = None
+    mask_convention: MaskConvention | None = None  # set on every model that takes a mask
     input_required: bool = False  # Market: whether kie's schema requires the top-level "input"
     # Required wire fields kie documents without a default: what plan() sends when the user says nothing.
     plan_defaults: Mapping[str, Any] = field(default_factory=dict)

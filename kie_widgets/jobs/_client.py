@@ -149,6 +149,8 @@ class KieClient(InputsMixin, FollowMixin):
         """The catalog's plan for this request, with asset-id inputs checked against the manifest."""
         from kie_widgets.catalog import plan as catalog_plan
 
+        if "source_size" not in params:
+            params["source_size"] = self._source_size(params)
         result = catalog_plan(model, prompt, **params)
         self._check_assets(result)
         return result
@@ -158,6 +160,8 @@ class KieClient(InputsMixin, FollowMixin):
         from kie_widgets.catalog import plan_request
 
         params.setdefault("max_images", self.settings.max_images)
+        if "source_size" not in params:
+            params["source_size"] = self._source_size(params)
         plans = plan_request(model, prompt, **params)
         self._check_assets(plans[0])
         return plans

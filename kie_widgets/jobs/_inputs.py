@@ -94,6 +94,8 @@ class InputsMixin:
                     )
                 )
             data.append((ref, raw, mime))
+        if not problems and any(ref.mask is not None for ref, _, _ in data):
+            data = await asyncio.to_thread(convert_masks, data, plan.display_name)
         if problems:
             raise KieValidationError(problems, model=plan.display_name)
         for url in _urls_in(plan.body):
@@ -122,6 +124,23 @@ class InputsMixin:
             return png_from_array(source), None
         path = Path(source).expanduser()
         return path.read_bytes(), self._parent_for_path(path)
+
+    def _source_size(self, params: Mapping[str, Any]) -> tuple[int, int] | None:
+        """Pixel size of the image an edit starts from (read from its header), for plan()'s shape keeping."""
+        from kie_widgets.assets.masks import image_size
+
+        images = params.get("images")
+        first = params.get("image")
+        if first is None and isinstance(images, (list, tuple)) and images:
+            first = images[0]
+        elif first is None and images is not None and not isinstance(images, (list, tuple)):
+            first = images
+        if isinstance(first, str) and first.startswith("img-"):
+            entry = self.manifest.get(first)
+            first = self.manifest.root / entry["filename"] if entry else None
+        if first is None or (isinstance(first, str) and first.startswith(("http://", "https://"))):
+            return None
+        return image_size(first)
 
     def _parent_for_path(self, path: Path) -> str | None:
         try:
@@ -158,6 +177,20 @@ class InputsMixin:
         url = await self.api.upload(raw, filename=name, content_type=mime)
         self._uploads[digest] = (url, self.clock.monotonic())
         return url
+
+
+def convert_masks(data: list[tuple[InputRef, bytes, str]], model: str) -> list[tuple[InputRef, bytes, str]]:
+    """Every mask input rewritten in the model's convention, checked against its image's size."""
+    from kie_widgets.assets.masks import prepare_mask
+
+    by_placeholder = {ref.placeholder: raw for ref, raw, _ in data}
+    out = []
+    for ref, raw, mime in data:
+        if ref.mask is not None:
+            image = by_placeholder.get(ref.mask.image) if ref.mask.image else None
+            raw, mime = prepare_mask(raw, ref.mask, image, model=model), "image/png"
+        out.append((ref, raw, mime))
+    return out
 
 
 def extra_of(entry: Mapping[str, Any], key: str) -> Any:

@@ -28,6 +28,7 @@ def dry_run_text(planned: Sequence[Any], *, force: bool) -> str:
     if first.uploads:
         lines.append("uploads first (placeholders above are replaced by the uploaded URLs):")
         lines.extend(f"  {ref.placeholder} <- {ref.field}: {ref.source}" for ref in first.uploads)
+    lines.extend(f"note: {note}" for note in getattr(first, "notes", ()))
     total = sum(p.estimated_credits for p in planned)
     images = sum(p.n for p in planned)
     lines.append(f"estimated cost: {total:g} credits for {images} image(s)")

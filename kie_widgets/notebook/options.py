@@ -33,6 +33,11 @@ _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SET_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
 
 
+_MASK_HELP = (
+    "Mask image (path, URL or asset id): white = change, black = keep; sent in the model's convention."
+)
+
+
 def parse_line(parser: MagicArgumentParser, line: str) -> Any:
     """Split ``line`` like a POSIX shell (quotes removed) and parse it; None when --help is asked for.
 
@@ -138,7 +143,7 @@ def generate_parser() -> MagicArgumentParser:
         metavar="SRC",
         help="Input image: a path, a URL or an asset id like img-003 (repeatable).",
     )
-    parser.add_argument("-m", "--mask", metavar="SRC", help="Mask image (path, URL or asset id).")
+    parser.add_argument("-m", "--mask", metavar="SRC", help=_MASK_HELP)
     parser.add_argument(
         "-p", "--prompt", metavar="TEXT", help="Prompt on the line (line magic form); the cell body wins."
     )
@@ -158,7 +163,7 @@ def shorthand_parser(name: str) -> MagicArgumentParser:
     parser.add_argument("-M", "--model", metavar="MODEL", help="Model to use (default: the catalog's pick).")
     if name == "edit":
         parser.add_argument("-p", "--prompt", metavar="TEXT", help="What to change (or use the cell body).")
-        parser.add_argument("-m", "--mask", metavar="SRC", help="Mask image (path, URL or asset id).")
+        parser.add_argument("-m", "--mask", metavar="SRC", help=_MASK_HELP)
         parser.add_argument("-r", "--ratio", metavar="W:H", help="Aspect ratio, where the model takes one.")
         parser.add_argument("-s", "--seed", type=int, metavar="INT", help="Seed, where the model takes one.")
     _add_run_options(parser)

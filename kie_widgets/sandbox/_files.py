@@ -190,6 +190,10 @@ class FileStore:
                 return _images.decode(data)
         return None
 
+    def _mask_image(self, task: SandboxTask) -> Image.Image | None:
+        data = self.fetch(task.masks[0]) if task.masks else None
+        return _images.decode(data) if data is not None else None
+
     def _draw(self, task: SandboxTask, index: int) -> Image.Image:
         fields = task.params
         long_side = self._state.config.long_side
@@ -218,6 +222,20 @@ class FileStore:
                 index=index,
             )
             return _images.remove_background(base)
+        mask = self._mask_image(task) if source is not None else None
+        if source is not None and mask is not None and task.mask_convention is not None:
+            convention = task.mask_convention
+            return _images.masked_edit(
+                source,
+                mask,
+                change=convention.change,
+                channel=convention.channel,
+                drift=task.model_id in _images.DRIFTING_MODELS,
+                model=task.model_name,
+                prompt=task.prompt,
+                caption=caption,
+                index=index,
+            )
         size = _images.target_size(
             fields, long_side=long_side, source=source.size if source is not None else None
         )

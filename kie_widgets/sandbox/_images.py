@@ -140,9 +140,91 @@ def render_canvas(
             else:
                 draw.rectangle((cx - r, cy - r * 0.6, cx + r, cy + r * 0.6), fill=fill)
         img = Image.alpha_composite(img.convert("RGBA"), overlay).convert("RGB")
+    _variant_marks(img, index, c2)
     # An edit's panel goes on top so the input's own panel (bottom) stays readable beneath it.
     _draw_text(img, model=model, prompt=prompt, caption=caption, colour=c1, at_top=source is not None)
     return img
+
+
+def _variant_marks(img: Image.Image, index: int, colour: tuple[int, int, int]) -> None:
+    """Faint stripes whose angle and spacing depend on the variant, and its number in a badge."""
+    w, h = img.size
+    side = min(w, h)
+    sheet = Image.new("RGBA", (w, h), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(sheet)
+    gap = max(6, side // (6 + 2 * (index // 4)))
+    width = max(1, gap // 6)
+    dx, dy = ((1, 0), (0, 1), (1, 1), (1, -1))[index % 4]
+    for k in range(-2 * (w + h) // gap, 2 * (w + h) // gap):
+        o = k * gap
+        if dy == 0:  # vertical lines
+            draw.line((o, 0, o, h), fill=(255, 255, 255, 48), width=width)
+        elif dx == 0:  # horizontal lines
+            draw.line((0, o, w, o), fill=(255, 255, 255, 48), width=width)
+        else:  # diagonals, one way or the other
+            draw.line((o, 0, o + dy * h, h), fill=(255, 255, 255, 48), width=width)
+    r = max(8, side // 10)
+    cx, cy = w - r - max(4, side // 32), h // 2
+    draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=(*colour, 230), outline=(255, 255, 255, 255))
+    label = str(index + 1)
+    font = _font(r)
+    box = draw.textbbox((0, 0), label, font=font)
+    draw.text(
+        (cx - (box[2] - box[0]) / 2 - box[0], cy - (box[3] - box[1]) / 2 - box[1]),
+        label,
+        font=font,
+        fill=(255, 255, 255, 255),
+    )
+    img.paste(Image.alpha_composite(img.convert("RGBA"), sheet).convert(img.mode))
+
+
+#: Models whose masked edits also shift the colours of the kept area, as the skill document warns
+#: 4o edits do; the sandbox copies that, so drift reports and hard composites have something to catch.
+DRIFTING_MODELS = frozenset({"gpt4o-image"})
+
+
+def masked_edit(
+    source: Image.Image,
+    mask: Image.Image,
+    *,
+    change: int,
+    channel: str,
+    drift: bool,
+    model: str,
+    prompt: str,
+    caption: str,
+    index: int = 0,
+) -> Image.Image:
+    """The source at its own size, repainted only where ``mask`` (in the model's convention) says so.
+
+    ``change``/``channel`` are the model's convention (the catalog's ``MaskConvention``). With
+    ``drift`` the kept area comes back slightly warmer, as a drifting model returns it.
+    """
+    base = source.convert("RGB")
+    band = mask.convert("RGBA").getchannel("A") if channel == "alpha" else mask.convert("L")
+    region = band.point(lambda v: 255 if (v >= 128) == (change == 255) else 0)
+    if region.size != base.size:
+        region = region.resize(base.size, Image.Resampling.NEAREST)
+    painted = render_canvas(base.size, model=model, prompt=prompt, caption=caption, index=index)
+    bbox = region.getbbox()
+    if bbox is not None:
+        # The variant's number where it is sure to show: in the middle of the repainted area.
+        px = max(8, min(bbox[2] - bbox[0], bbox[3] - bbox[1]) // 3)
+        ImageDraw.Draw(painted).text(
+            ((bbox[0] + bbox[2]) / 2, (bbox[1] + bbox[3]) / 2),
+            f"#{index + 1}",
+            font=_font(px),
+            fill=(255, 255, 255),
+            anchor="mm",
+            stroke_width=max(1, px // 12),
+            stroke_fill=(0, 0, 0),
+        )
+    kept = base
+    if drift:
+        r, g, b = base.split()
+        warm = (r.point(lambda v: min(255, v + 14)), g.point(lambda v: min(255, v + 4)))
+        kept = Image.merge("RGB", (*warm, b.point(lambda v: max(0, v - 14))))
+    return Image.composite(painted, kept, region)
 
 
 def _draw_text(
@@ -313,10 +395,12 @@ def decode(data: bytes) -> Image.Image | None:
 
 
 __all__ = [
+    "DRIFTING_MODELS",
     "bomb_png",
     "colour_for",
     "decode",
     "encode",
+    "masked_edit",
     "padded_stream",
     "parse_ratio",
     "parse_tier",

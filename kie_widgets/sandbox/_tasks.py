@@ -51,6 +51,9 @@ class SandboxTask:
     callback_url: str | None
     #: the model's wire fields with kie's documented defaults filled in (what the image follows)
     params: dict[str, Any] = field(default_factory=dict)
+    #: mask URLs, and the model's mask convention (catalog data) they are read in
+    masks: tuple[str, ...] = ()
+    mask_convention: Any = None
     fail_code: int | None = None
     fail_message: str | None = None
     failed_at: float | None = None
@@ -176,6 +179,8 @@ def new_task(
         prompt=str(fields.get("prompt") or ""),
         params=params,
         inputs=inputs,
+        masks=masks,
+        mask_convention=spec.mask_convention,
         callback_url=body.get("callBackUrl") if isinstance(body.get("callBackUrl"), str) else None,
     )
     return task, (*inputs, *masks)

@@ -33,7 +33,9 @@ def test_studio_generates_keeps_upscales_and_restores(notebook_page: NotebookPag
     studio = page.output(0)
     page.screenshot("opened")
     studio.get_by_label("Prompt", exact=True).fill("A lighthouse on a rocky coast at dusk")
-    studio.get_by_label("Models", exact=True).select_option(label=[LABELS["Imagen 4"], LABELS["Seedream 4.5"]])
+    studio.get_by_label("Models", exact=True).select_option(
+        label=[LABELS["Imagen 4"], LABELS["Seedream 4.5"]]
+    )
     expect(studio.get_by_text("Estimate: 14.5 credits")).to_be_visible()
     page.screenshot("form")
 

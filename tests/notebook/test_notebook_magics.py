@@ -129,6 +129,24 @@ def test_dry_run_shows_body_cost_and_warnings_and_sends_nothing(
     assert _manifest(project).entries == []
 
 
+def test_dry_run_of_a_masked_edit_says_how_the_mask_is_converted(
+    shell: Shell, project: Path, fast_sandbox: Any
+) -> None:
+    """--dry-run of a 4o masked edit notes the mask conversion and the ratio kept from a wide source."""
+    from PIL import Image
+
+    Image.new("RGB", (320, 180)).save(project / "wide.png")
+    Image.new("L", (320, 180)).save(project / "mask.png")
+    ip, rec = shell
+    _cell(ip, "4o Image --image wide.png --mask mask.png --dry-run", "a window")
+    text = rec.texts()
+    assert "note: mask: read as white = change" in text
+    assert "black = change, white = keep" in text
+    assert '"size": "3:2"' in text
+    assert "cannot keep the source's shape (320×180)" in text
+    assert fast_sandbox.requests == []
+
+
 @pytest.mark.parametrize(
     ("line", "needles"),
     [

@@ -19,7 +19,7 @@ from kie_widgets.catalog._market import (
     _seedream,
     _wan,
 )
-from kie_widgets.catalog._market._shared import MASK_BLACK_EDITS
+from kie_widgets.catalog._market._shared import MASK_IDEOGRAM
 from kie_widgets.catalog._schema import ModelSpec
 
 _PROVIDERS = (_google, _seedream, _grok, _flux2, _qwen, _ideogram, _recraft_topaz, _gpt, _wan)
@@ -30,4 +30,4 @@ def market_models() -> list[ModelSpec]:
     return [spec for provider in _PROVIDERS for spec in provider.models()]
 
 
-__all__ = ["MASK_BLACK_EDITS", "market_models"]
+__all__ = ["MASK_IDEOGRAM", "market_models"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kie_widgets.catalog._build import choice, flag, integer, market, number, prompt, text, url, urls
-from kie_widgets.catalog._market._shared import MASK_BLACK_EDITS, NUM_STR, SIZE_6
+from kie_widgets.catalog._market._shared import MASK_IDEOGRAM, NUM_STR, SIZE_6
 from kie_widgets.catalog._schema import ModelSpec, Price
 
 SPEED = ("TURBO", "BALANCED", "QUALITY")
@@ -70,7 +70,7 @@ def models() -> list[ModelSpec]:
             group="Ideogram",
             role="masked",
             input_required=True,
-            mask_convention=MASK_BLACK_EDITS + " (Ideogram 3.0 inpaint docs); same size as the image",
+            mask_convention=MASK_IDEOGRAM,
             notes=("image_url and mask_url must have identical dimensions (not checkable without decoding)",),
         ),
         market(
@@ -126,7 +126,7 @@ def models() -> list[ModelSpec]:
             _ideogram_price((12, 18, 24), CHAR_PRICE),
             group="Ideogram Character",
             role="masked",
-            mask_convention=MASK_BLACK_EDITS + " (Ideogram 3.0 inpaint docs); same size as the image",
+            mask_convention=MASK_IDEOGRAM,
         ),
         market(
             "ideogram/character-remix",
