@@ -18,6 +18,7 @@
     │   └── KieTaskFailedError       the task ran and failed (fail state, 501, 408)
     ├── KieTransportError            the network failed; the request surely did not arrive
     ├── KieSubmitUncertainError      a create may or may not have reached kie; never resent silently
+    ├── KieUncertainRepeatError      the same request's earlier create is uncertain; refused without force
     ├── KieWaitTimeoutError          we stopped waiting; the task is still pending, not failed
     ├── KieImageError                a download is not an image we accept (type, size, bomb)
     ├── KieManifestError             the manifest cannot be read, locked or written
@@ -236,6 +237,19 @@ class KieSubmitUncertainError(KieError):
         super().__init__(message, hint=hint)
 
 
+class KieUncertainRepeatError(KieError):
+    """A request whose earlier create may have been paid without an answer; not sent again unprompted."""
+
+    hint = (
+        "Check https://kie.ai/logs and run resume() (%kie_image resume) to see the record; then "
+        "dismiss it (manifest.journal_dismiss(id)) or send anyway with force=True (--force)."
+    )
+
+    def __init__(self, message: str, *, journal_ids: Sequence[str] = (), hint: str | None = None) -> None:
+        self.journal_ids = list(journal_ids)
+        super().__init__(message, hint=hint)
+
+
 class KieWaitTimeoutError(KieError):
     """We stopped waiting for a task; it is still pending on kie and in the journal."""
 
@@ -292,6 +306,7 @@ __all__ = [
     "KieTaskFailedError",
     "KieTransportError",
     "KieUnavailableError",
+    "KieUncertainRepeatError",
     "KieValidationError",
     "KieWaitTimeoutError",
     "Problem",

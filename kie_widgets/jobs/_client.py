@@ -19,6 +19,7 @@ from kie_widgets.errors import (
     KieBatchError,
     KieError,
     KieSubmitUncertainError,
+    KieUncertainRepeatError,
     KieValidationError,
     Problem,
 )
@@ -193,12 +194,15 @@ class KieClient(InputsMixin, FollowMixin):
         timeout: float | None = None,
         on_status: StatusCallback | None = None,
         operation: str | None = None,
+        force: bool = False,
         **params: Any,
     ) -> list[Asset]:
         """Make ``n`` images with ``model`` and return them as recorded ``Asset`` objects.
 
         ``n`` is split into as few requests as the model allows, sent concurrently. If some fail,
-        every success is still downloaded and recorded, and ``KieBatchError`` carries both.
+        every success is still downloaded and recorded, and ``KieBatchError`` carries both. An
+        earlier create of the same recipe whose outcome is unknown refuses the request
+        (``KieUncertainRepeatError``) unless ``force``.
         """
         emit = self._emitter(on_status, self.clock.monotonic())
         emit("planning", model, message="checking the request")
@@ -224,6 +228,7 @@ class KieClient(InputsMixin, FollowMixin):
                 timeout=timeout,
                 on_status=on_status,
                 operation=operation,
+                force=force,
             )
         except KieError:
             # Refused before any create left (inputs, uploads, the ground check): nothing was spent.
@@ -247,8 +252,12 @@ class KieClient(InputsMixin, FollowMixin):
         on_status: StatusCallback | None = None,
         operation: str | None = None,
         on_task: Callable[[int, asyncio.Future[list[Asset]]], None] | None = None,
+        force: bool = False,
     ) -> list[list[Asset] | BaseException]:
         """Send the plans of one request exactly as given (they are never planned again).
+
+        Refused with ``KieUncertainRepeatError`` before anything is sent when an earlier create of
+        the same recipe may have been paid without an answer, unless ``force``.
 
         Returns one outcome per plan, in order: its assets or the error it ended with. ``on_task``
         receives each plan's asyncio future as soon as it runs, so a front end can stop waiting for
@@ -292,6 +301,8 @@ class KieClient(InputsMixin, FollowMixin):
                 return [found, *([] for _ in plans[1:])]
         try:
             await asyncio.to_thread(self.manifest.check_ground)
+            if not force:
+                await asyncio.to_thread(self._refuse_uncertain_repeat, prepared[0])
         except KieError as exc:
             for emit in emits:
                 emit("failed", label, message=str(exc))
@@ -305,10 +316,28 @@ class KieClient(InputsMixin, FollowMixin):
             for emit in emits:
                 emit("failed", label, message=str(exc))
             raise
+        from kie_widgets.assets.journal import new_journal_id
+
+        # One journal write holds the intent of every part, before any create leaves.
+        intents = [
+            (new_journal_id(), self._intent(p, body)) for p, body in zip(prepared, bodies, strict=True)
+        ]
+        launched: set[str] = set()
+        try:
+            await self._journal("journal_sending", intents)
+        except KieError as exc:
+            for emit in emits:
+                emit("failed", label, message=str(exc))
+            raise
+        except BaseException:
+            self._not_sent([jid for jid, _ in intents], launched)
+            raise
         tasks: list[asyncio.Future[list[Asset]]] = []
-        for i, (p, body, emit) in enumerate(zip(prepared, bodies, emits, strict=True)):
+        for i, (p, body, emit, (journal_id, intent)) in enumerate(
+            zip(prepared, bodies, emits, intents, strict=True)
+        ):
             task: asyncio.Future[list[Asset]] = asyncio.ensure_future(
-                self._run(p, body, timeout=timeout, emit=emit)
+                self._run(p, body, journal_id, intent, launched, timeout=timeout, emit=emit)
             )
             tasks.append(task)
             if on_task is not None:
@@ -321,6 +350,30 @@ class KieClient(InputsMixin, FollowMixin):
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             raise
+        finally:
+            # A part cancelled before it ran never sent its create.
+            self._not_sent([jid for jid, _ in intents], launched)
+
+    def _not_sent(self, journal_ids: Sequence[str], started: set[str]) -> None:
+        """Close the ``sending`` records of parts that never started (their creates never left)."""
+        idle = [jid for jid in journal_ids if jid not in started]
+        for journal_id in idle:
+            with contextlib.suppress(KieError):
+                self.manifest.journal_not_sent(journal_id, "stopped before the create was sent")
+
+    @staticmethod
+    def _intent(prepared: Prepared, body: dict[str, Any]) -> dict[str, Any]:
+        """What the journal keeps of one part: the request as sent and how to record its results."""
+        plan = prepared.plan
+        return {
+            "family": plan.family,
+            "model_id": plan.model_id,
+            "model": plan.display_name,
+            "endpoint": plan.endpoint,
+            "body": body,
+            "recipe": prepared.recipe,
+            "context": {**prepared.context, "record": _record_of(prepared).to_dict()},
+        }
 
     async def generate_many(
         self, requests: Iterable[Mapping[str, Any]], *, on_status: StatusCallback | None = None
@@ -398,21 +451,37 @@ class KieClient(InputsMixin, FollowMixin):
             return None
         return [Asset.from_entry(e, self.manifest, reused=True) for e in entries[-n:]]
 
+    def _refuse_uncertain_repeat(self, prepared: Prepared) -> None:
+        """``KieUncertainRepeatError`` if a create of this recipe may have been paid without an answer."""
+        earlier = self.manifest.uncertain_of_recipe(prepared.recipe)
+        if not earlier:
+            return
+        last = earlier[-1]
+        raise KieUncertainRepeatError(
+            f"An earlier create of this exact request ({prepared.plan.display_name}, journal record "
+            f"{last.get('journal_id')} of {last.get('created_at')}, {last.get('state')}) may have reached "
+            "kie without an answer; sending it again could pay for it twice. Nothing was sent.",
+            journal_ids=[str(r.get("journal_id")) for r in earlier],
+        )
+
     # ---- submit, wait, collect --------------------------------------------------------------
 
     async def _run(
         self,
         prepared: Prepared,
         body: dict[str, Any],
+        journal_id: str,
+        intent: dict[str, Any],
+        started: set[str],
         *,
         timeout: float | None,
         emit: Callable[..., None],
     ) -> list[Asset]:
+        started.add(journal_id)
         plan = prepared.plan
         emit("submitting", plan.display_name, message=f"sending to {plan.endpoint}")
         record = _record_of(prepared)
-        journal_context = {**prepared.context, "record": record.to_dict()}
-        submission = asyncio.ensure_future(self._submit(plan, body, prepared.recipe, journal_context))
+        submission = asyncio.ensure_future(self._submit(plan, body, journal_id, intent))
         try:
             task_id = await asyncio.shield(submission)
         except asyncio.CancelledError:
@@ -442,29 +511,31 @@ class KieClient(InputsMixin, FollowMixin):
         deadline = timeout if timeout is not None else float(plan.spec.default_timeout)
         return await self._follow(job, deadline=deadline, emit=emit)
 
-    async def _submit(self, plan: Plan, body: dict[str, Any], recipe: str, context: dict[str, Any]) -> str:
-        """Create the task and journal it (uncertain outcomes too) before anyone polls it.
+    async def _submit(
+        self, plan: Plan, body: dict[str, Any], journal_id: str, submitted: dict[str, Any]
+    ) -> str:
+        """Create the task and resolve its ``sending`` journal record (``journal_id``) from kie's answer.
 
-        Neither journal write can be skipped by a cancellation or a ``KeyboardInterrupt`` (a runner
-        shutting down cancels every task): an uncertain create is journaled synchronously, and a
-        ``journal_submit`` that was interrupted is written again synchronously (it is idempotent).
+        The record was written before the create leaves, so a process killed while the create is on
+        the wire leaves a trace that ``resume()`` reports. kie's answer turns it into a pending task
+        (a task id), an uncertain create (no answer) or "not sent" (refused, or never left). None of
+        these writes can be skipped by a cancellation or a ``KeyboardInterrupt`` (a runner shutting
+        down cancels every task): they are made synchronously when the asynchronous write was
+        interrupted (each is idempotent).
         """
+        reached = False
 
         def uncertain(error: str) -> str | None:
+            nonlocal reached
+            reached = True
             try:
-                journal_id: str = self.manifest.journal_uncertain(
-                    family=plan.family,
-                    model_id=plan.model_id,
-                    model=plan.display_name,
-                    endpoint=plan.endpoint,
-                    body=body,
-                    error=error,
-                    context=context,
+                uncertain_id: str = self.manifest.journal_uncertain(
+                    error=error, journal_id=journal_id, **submitted
                 )
             except KieError as journal_exc:
                 log.error("could not journal an uncertain %s create: %s", plan.display_name, journal_exc)
-                return None
-            return journal_id
+                return journal_id  # the "sending" record stays: resume() still reports it
+            return uncertain_id
 
         def interrupted(exc: BaseException) -> None:
             uncertain(f"the create was interrupted ({type(exc).__name__}) before kie's answer arrived")
@@ -480,27 +551,28 @@ class KieClient(InputsMixin, FollowMixin):
         except KieSubmitUncertainError as exc:
             exc.journal_id = uncertain(str(exc))
             raise
-        submitted: dict[str, Any] = {
-            "family": plan.family,
-            "model_id": plan.model_id,
-            "model": plan.display_name,
-            "endpoint": plan.endpoint,
-            "body": body,
-            "recipe": recipe,
-            "context": context,
-        }
+        except BaseException as exc:
+            if not reached:
+                # kie refused it, or it never left (connect failure, cancelled in the rate limiter).
+                reason = f"{type(exc).__name__}: {exc}"
+                with contextlib.suppress(KieError):
+                    if isinstance(exc, Exception):
+                        await self._journal("journal_not_sent", journal_id, reason)
+                    else:
+                        self.manifest.journal_not_sent(journal_id, reason)
+            raise
         try:
-            await self._journal("journal_submit", task_id, **submitted)
+            await self._journal("journal_submit", task_id, journal_id=journal_id, **submitted)
         except KieError as exc:
             # The task exists and is paid: keep following it (recording may still work) and say
-            # loudly which task it is, since resume() will not know about it.
+            # loudly which task it is; resume() reports its "sending" record as uncertain.
             log.error(
                 "%s task %s is not in the journal (%s); collecting it anyway", plan.display_name, task_id, exc
             )
         except BaseException:
             # Cancelled while the write waited for its turn: the task is paid, so write it now.
             with contextlib.suppress(KieError):
-                self.manifest.journal_submit(task_id, **submitted)
+                self.manifest.journal_submit(task_id, journal_id=journal_id, **submitted)
             raise
         return task_id
 

@@ -256,6 +256,7 @@ class KieMagics(Magics):
                     scene_id=ctx.scene_id,
                     context=ctx.as_context(),
                     reuse=not run.force,
+                    force=run.force,
                     timeout=run.timeout,
                     operation=job.operation,
                     on_event=cellrun.status_callback(job.status, draw=not wait),

@@ -76,7 +76,10 @@ def _add_run_options(parser: MagicArgumentParser) -> None:
         "-o", "--out", metavar="NAME", help="Bind the list of result assets to this variable."
     )
     parser.add_argument(
-        "-f", "--force", action="store_true", help="Send again even if this exact recipe was made before."
+        "-f",
+        "--force",
+        action="store_true",
+        help="Send again even if this exact recipe was made before, or an earlier create of it is uncertain.",
     )
     wait = parser.add_mutually_exclusive_group()
     wait.add_argument(

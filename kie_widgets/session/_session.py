@@ -124,12 +124,14 @@ class Session:
         operation: str | None = None,
         on_event: Subscriber | None = None,
         on: Any = "thread",
+        force: bool = False,
     ) -> Run:
         """Send ``plans`` (from ``plan()``) and return their ``Run`` at once.
 
         ``context`` is the calling cell's (``CONTEXT_KEYS``), captured by the front end before it
         calls. ``on_event`` is subscribed before anything happens, on the thread ``on`` names.
-        Raises ``KieBudgetError`` before sending if the estimate would exceed the budget.
+        Raises ``KieBudgetError`` before sending if the estimate would exceed the budget. A request
+        whose earlier create is uncertain ends in ``KieUncertainRepeatError`` unless ``force``.
         """
         if not plans:
             raise KieValidationError([Problem("plans", "nothing to send", None)])
@@ -152,6 +154,7 @@ class Session:
                 reuse=reuse,
                 timeout=timeout,
                 operation=operation,
+                force=force,
             )
         return run
 
@@ -319,7 +322,7 @@ class Session:
 
 def _submit_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
     """Pop the keywords of ``Session.submit`` out of a follow-up's keywords."""
-    names = {"scene_id", "context", "reuse", "timeout", "on_event", "on"}
+    names = {"scene_id", "context", "reuse", "timeout", "on_event", "on", "force"}
     return {k: kwargs.pop(k) for k in list(kwargs) if k in names}
 
 

@@ -60,7 +60,8 @@ async def test_no_file_or_output_holds_the_key(
             for fault, error in scenarios:
                 sb.add_fault(fault)
                 with pytest.raises(error) as info:
-                    await kie.generate("Imagen 4", "an unlucky fox")
+                    # force: the uncertain create of the same request would otherwise refuse the next
+                    await kie.generate("Imagen 4", "an unlucky fox", force=True)
                 _show(info.value, shown)
             with pytest.raises(E.KieWaitTimeoutError) as timeout_info:
                 await kie.generate("Imagen 4 Ultra", "a slow fox", timeout=20)
