@@ -251,6 +251,27 @@ class JournalMixin:
         """Mark a task failed with kie's code and message (failed tasks are not charged)."""
         self._settle(task_id, state="failed", fail_code=code, fail_message=message)
 
+    def journal_result_failed(self, task_id: str, reason: str, *, limit: int) -> bool:
+        """Count a collection of ``task_id`` whose result was unusable; give it up after ``limit``.
+
+        Returns whether the task is now given up (state ``given up``, with the reason). Until then it
+        stays pending, with the count and the last reason, for ``resume()`` to try again.
+        """
+
+        def change(document: dict[str, Any]) -> bool:
+            record = _find_task(document["tasks"], task_id)
+            if record is None or record.get("state") != "pending":
+                return False
+            attempts = int(record.get("result_attempts") or 0) + 1
+            record.update(result_attempts=attempts, last_error=str(reason), updated_at=iso_now())
+            if attempts >= limit:
+                record.update(state="given up", reason=f"after {attempts} attempts: {reason}")
+                return True
+            return False
+
+        given_up: bool = self._journal_change(change)
+        return given_up
+
     def journal_dismiss(self, journal_id: str, reason: str = "") -> None:
         """Close a pending or uncertain record by hand (for example after checking kie's logs)."""
         self._settle(journal_id, state="dismissed", reason=reason)

@@ -26,7 +26,7 @@ from kie_widgets.assets.record import CONTEXT_KEYS
 from kie_widgets.jobs._budget import Budget
 from kie_widgets.jobs._client import KieClient
 from kie_widgets.jobs._inputs import sniff_mime
-from kie_widgets.jobs._model import Job, PollSchedule, StatusUpdate, check_run_options
+from kie_widgets.jobs._model import Job, PollSchedule, ResumeReport, StatusUpdate, check_run_options
 
 __all__ = [
     "CONTEXT_KEYS",
@@ -34,6 +34,7 @@ __all__ = [
     "Job",
     "KieClient",
     "PollSchedule",
+    "ResumeReport",
     "StatusUpdate",
     "check_run_options",
     "sniff_mime",

@@ -18,7 +18,9 @@ from kie_widgets.config import Secret, Settings, load_settings
 from kie_widgets.errors import (
     KieBatchError,
     KieError,
+    KieNotFoundError,
     KieSubmitUncertainError,
+    KieTaskFailedError,
     KieUncertainRepeatError,
     KieValidationError,
     Problem,
@@ -29,10 +31,12 @@ from kie_widgets.jobs._model import (
     Job,
     PollSchedule,
     Prepared,
+    ResumeReport,
     StatusCallback,
     StatusUpdate,
     check_run_options,
     log,
+    what_to_check,
 )
 
 if TYPE_CHECKING:
@@ -416,18 +420,51 @@ class KieClient(InputsMixin, FollowMixin):
         return await self.generate(model, kw.pop("prompt", None), images=[image], **kw)
 
     async def resume(
-        self, *, timeout: float | None = None, on_status: StatusCallback | None = None
-    ) -> list[Asset]:
-        """Collect every pending task of the journal; never creates a task.
+        self,
+        *,
+        timeout: float | None = None,
+        on_status: StatusCallback | None = None,
+        strict: bool = False,
+    ) -> ResumeReport:
+        """Collect every pending task of the journal and report on every open record; never creates a task.
 
-        Tasks still running after their deadline stay pending; tasks kie reports failed are marked
-        failed. Raises ``KieBatchError`` (with every collected asset) if any task could not be collected.
-        Uncertain submissions have no task id to ask about and are left for the user to check.
+        Returns a ``ResumeReport`` (a list of the collected assets, with ``pending``, ``given_up``,
+        ``failed`` and ``uncertain``). Tasks still running after their deadline stay pending; tasks kie
+        reports failed are marked failed; a result that stays unusable is retried on later calls
+        and given up after ``max_result_attempts``. With ``strict`` it raises ``KieBatchError`` (with
+        every collected asset) if any task could not be collected, as scripts may prefer.
         """
-        records = [r for r in self.manifest.pending() if r.get("state") == "pending" and r.get("task_id")]
+        from kie_widgets.assets.journal import UNCERTAIN_STATES
+
+        open_records = await asyncio.to_thread(self.manifest.pending)
+        records = [r for r in open_records if r.get("state") == "pending" and r.get("task_id")]
         records = [r for r in records if r["task_id"] not in self.jobs]
         calls = [self._resume_one(r, timeout=timeout, on_status=on_status) for r in records]
-        return self._gathered(await asyncio.gather(*calls, return_exceptions=True), "resume")
+        outcomes = await asyncio.gather(*calls, return_exceptions=True)
+        report = ResumeReport()
+        states = {r.get("task_id"): r.get("state") for r in await asyncio.to_thread(self.manifest.journal)}
+        for record, outcome in zip(records, outcomes, strict=True):
+            if not isinstance(outcome, BaseException):
+                report.extend(outcome)
+                continue
+            if not isinstance(outcome, Exception):
+                raise outcome
+            report.errors.append(outcome)
+            item = {"task_id": record["task_id"], "model": record.get("model"), "reason": str(outcome)}
+            if isinstance(outcome, KieBatchError):
+                report.extend(outcome.assets)
+            if isinstance(outcome, (KieTaskFailedError, KieNotFoundError)):
+                report.failed.append(item)
+            elif states.get(record["task_id"]) == "given up":
+                report.given_up.append(item)
+            else:
+                report.pending.append(item)
+        for record in open_records:
+            if record.get("state") in UNCERTAIN_STATES:
+                report.uncertain.append({**record, "what_to_check": what_to_check(record)})
+        if strict and report.errors:
+            self._gathered([list(report), *report.errors], "resume")
+        return report
 
     # ---- planning and inputs ----------------------------------------------------------------
 

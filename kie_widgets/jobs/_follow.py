@@ -48,6 +48,8 @@ class FollowMixin:
     max_download_bytes: int = 128 * 1024 * 1024
     #: Concurrent result downloads (bounded so many finished tasks do not open hundreds of files).
     max_concurrent_downloads: int = 16
+    #: Collections of a task whose result is no usable image before it is given up.
+    max_result_attempts: int = 3
 
     api: KieAPI
     clock: Clock
@@ -75,6 +77,12 @@ class FollowMixin:
             emit("downloading", job.model, task_id=job.task_id, message=f"{len(status.result_urls)} file(s)")
             assets = await self._collect(job, status)
         except KieError as exc:
+            if isinstance(exc, KieImageError):
+                # A result that is no usable image stays pending for a few tries (it may be a broken
+                # transfer), then is given up with the reason, so resume() does not retry it forever.
+                await self._journal(
+                    "journal_result_failed", job.task_id, str(exc), limit=self.max_result_attempts
+                )
             if not isinstance(exc, KieWaitTimeoutError):
                 emit("failed", job.model, task_id=job.task_id, message=str(exc))
             raise

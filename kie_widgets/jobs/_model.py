@@ -14,6 +14,7 @@ from kie_widgets.assets.record import AssetRecord
 from kie_widgets.errors import KieValidationError, Problem
 
 if TYPE_CHECKING:
+    from kie_widgets.assets import Asset
     from kie_widgets.catalog import InputRef, Plan
     from kie_widgets.client import TaskStatus
 
@@ -137,6 +138,67 @@ class PollSchedule:
                 reads += 1
 
         return count(1), count(0)
+
+
+# --------------------------------------------------------------------------------------------
+# What resume() did
+
+
+class ResumeReport(list["Asset"]):
+    """What ``resume()`` did: the list itself holds the assets it collected (in journal order).
+
+    ``pending``: tasks still to collect, each ``{"task_id", "model", "reason"}``; ``given_up``: tasks
+    whose results stayed unusable after ``max_result_attempts`` tries (marked so in the journal, with
+    the reason); ``failed``: tasks kie reported as failed (kie does not charge those); ``uncertain``:
+    creates that may have been paid without a task id we know (the journal record, with
+    ``what_to_check``); ``errors``: the exceptions behind ``pending``, ``given_up`` and ``failed``.
+    """
+
+    def __init__(self, collected: list[Asset] | None = None) -> None:
+        super().__init__(collected or [])
+        self.pending: list[dict[str, Any]] = []
+        self.given_up: list[dict[str, Any]] = []
+        self.failed: list[dict[str, Any]] = []
+        self.uncertain: list[dict[str, Any]] = []
+        self.errors: list[BaseException] = []
+
+    @property
+    def collected(self) -> list[Asset]:
+        """The assets collected (the same as the list)."""
+        return list(self)
+
+    def summary(self) -> str:
+        """One line per outcome, for a status line or a log."""
+        lines = [f"resume: collected {len(self)} image(s)"]
+        for item in self.pending:
+            lines.append(f"still pending: {item['model']} task {item['task_id']} ({item['reason']})")
+        for item in self.given_up:
+            lines.append(f"given up: {item['model']} task {item['task_id']} ({item['reason']})")
+        for item in self.failed:
+            lines.append(f"failed at kie: {item['model']} task {item['task_id']} ({item['reason']})")
+        for record in self.uncertain:
+            lines.append(f"uncertain: {record['what_to_check']}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return (
+            f"ResumeReport(collected={len(self)}, pending={len(self.pending)}, "
+            f"given_up={len(self.given_up)}, failed={len(self.failed)}, uncertain={len(self.uncertain)})"
+        )
+
+
+def what_to_check(record: Mapping[str, Any]) -> str:
+    """What to do about an uncertain create: when it was sent, what it asked for, where to look."""
+    body = record.get("body") or {}
+    inner = body.get("input") if isinstance(body.get("input"), Mapping) else body
+    prompt = inner.get("prompt") if isinstance(inner, Mapping) else None
+    shown = f" {str(prompt)[:60]!r}" if prompt else ""
+    return (
+        f"{record.get('model')}{shown}, sent {record.get('created_at')} (journal {record.get('journal_id')}, "
+        f"recipe {str(record.get('recipe') or '?')[:12]}): kie may have made and charged this task. Look for "
+        "it at https://kie.ai/logs; then dismiss the record (manifest.journal_dismiss(id)) or, if kie has "
+        "no such task, send the request again (force=True, --force)."
+    )
 
 
 # --------------------------------------------------------------------------------------------
