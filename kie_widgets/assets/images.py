@@ -269,6 +269,11 @@ async def save_image_stream(
         finally:
             os.close(fd)
         fmt, width, height = await asyncio.to_thread(validate_image_file, temp, max_pixels=max_pixels)
+    except KieImageError as exc:
+        with contextlib.suppress(OSError):
+            temp.unlink()
+        # The temp name means nothing to the user (the file is gone): say what was downloaded.
+        raise KieImageError(exc.message.replace(temp.name, "the downloaded file"), hint=exc.hint) from exc
     except BaseException:
         with contextlib.suppress(OSError):
             temp.unlink()

@@ -208,7 +208,13 @@ class FollowMixin:
                 raise err
         if errors:
             # Not journaled as failed: the result is paid for and may download later (resume()).
-            raise errors[0]
+            first = errors[0]
+            if isinstance(first, KieImageError):
+                raise KieImageError(
+                    f"{job.model} task {job.task_id}: a result could not be saved ({first.message})",
+                    hint="The task stays pending in the journal (it is paid); resume() downloads it again.",
+                ) from first
+            raise first
         ordered = [entries[u] for u in status.result_urls]
         await self._journal("journal_complete", job.task_id, [str(e["id"]) for e in ordered])
         return [Asset.from_entry(e, self.manifest) for e in ordered]
