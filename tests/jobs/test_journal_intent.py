@@ -158,3 +158,24 @@ async def test_resume_reports_a_permanently_bad_result_and_gives_it_up(
     assert report.pending == []
     assert report.given_up == []
     assert manifest.pending() == []
+
+
+@pytest.mark.parametrize("kind", ["truncate", "bomb", "notimage"])
+async def test_a_failed_download_says_the_task_stays_pending_not_the_temp_file(
+    make_sandbox: Any, make_client: Any, manifest: Any, kind: str
+) -> None:
+    """An unusable result names the task and says resume() fetches it again; no temp file name shows."""
+    from kie_widgets.errors import KieImageError
+    from kie_widgets.sandbox import Fault
+
+    sb = make_sandbox()
+    sb.add_fault(Fault(kind=kind, times=None))
+    async with make_client(sb) as kie:
+        with pytest.raises(KieImageError) as info:
+            await kie.generate("Imagen 4", "a fox cut short")
+    text = str(info.value)
+    assert ".part" not in text
+    assert ".download-" not in text
+    assert "stays pending" in text
+    assert "resume()" in text
+    assert [r["state"] for r in manifest.pending()] == ["pending"]
