@@ -64,6 +64,10 @@ class AssetRecord:
     source_url: str | None = field(default=None, metadata=_EXTRA)
     #: One id per generate() call, shared by its variants.
     batch: str | None = field(default=None, metadata=_EXTRA)
+    #: Which request of a submission (a compare's model) and which image of that request, from 0 in
+    #: the order the request asked for them: front ends group and order siblings by these.
+    request: int | None = field(default=None, metadata=_EXTRA)
+    variant: int | None = field(default=None, metadata=_EXTRA)
     # -- the notebook cell it came from -----------------------------------------------------------
     cell_id: str | None = field(default=None, metadata=_CONTEXT)
     notebook: str | None = field(default=None, metadata=_CONTEXT)

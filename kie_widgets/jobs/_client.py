@@ -295,8 +295,10 @@ class KieClient(InputsMixin, FollowMixin):
             for p in prepared:
                 p.recipe = call_recipe
         batch = uuid.uuid4().hex[:12]
+        offset = 0
         for p in prepared:
-            p.batch = batch
+            p.batch, p.first_variant = batch, offset
+            offset += p.plan.n
         if reuse:
             found = self._reusable(prepared[0].recipe, sum(p.n for p in plans))
             if found is not None:
@@ -693,6 +695,8 @@ def _record_of(prepared: Prepared) -> AssetRecord:
         credits=plan.estimated_credits,
         recipe=prepared.recipe,
         batch=prepared.batch,
+        request=plan.request,
+        variant=prepared.first_variant,
         **{key: prepared.context.get(key) for key in CONTEXT_KEYS},
     )
 

@@ -257,7 +257,11 @@ class FollowMixin:
             )
 
     async def _record(self, job: Job, url: str, saved: SavedImage, credits: float | None) -> dict[str, Any]:
-        record = dataclasses.replace(job.record, task_id=job.task_id, source_url=url, credits=credits)
+        urls = job.status.result_urls if job.status is not None else [url]
+        variant = (job.record.variant or 0) + (urls.index(url) if url in urls else 0)
+        record = dataclasses.replace(
+            job.record, task_id=job.task_id, source_url=url, credits=credits, variant=variant
+        )
         if not record.prompt:
             prompt = _operation_prompt(record.operation, record.parents or ())
             record = dataclasses.replace(record, prompt=prompt)

@@ -244,3 +244,5 @@ class Prepared:
     #: One id per generate() call: the n variants of a call are versions of each other by the
     #: manifest's rule, and this lets a history view show them side by side all the same.
     batch: str | None = None
+    #: Index (within its request) of the first image this plan makes.
+    first_variant: int = 0
