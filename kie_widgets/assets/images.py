@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import hashlib
 import os
+import re
 import secrets
 import struct
 from collections.abc import AsyncIterable, Iterator
@@ -238,8 +239,12 @@ async def save_image_stream(
     folder: Path,
     max_bytes: int,
     max_pixels: int | None = None,
+    label: str | None = None,
 ) -> SavedImage:
     """Stream ``chunks`` to a temp file inside ``folder``, hash it, validate it; never hold it in memory.
+
+    ``label`` (a task id and result index, ``download_label``) goes into the temp name, so a temp file
+    a crash leaves behind still says whose paid result it is (``verify(repair=True)`` records it).
 
     More than ``max_bytes`` bytes, or a file that fails ``validate_image_file``, raises
     ``KieImageError`` and removes the temp file (as does cancellation). The caller moves the result
@@ -247,7 +252,8 @@ async def save_image_stream(
     """
     folder = Path(folder)
     await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
-    temp = folder / f".download-{secrets.token_hex(8)}.part"
+    tag = f"{label}-" if label and _LABEL.fullmatch(label) else ""
+    temp = folder / f".download-{tag}{secrets.token_hex(8)}.part"
     digest = hashlib.sha256()
     total = 0
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
@@ -287,6 +293,28 @@ async def save_image_stream(
         ext=EXTENSIONS[fmt],
         nbytes=total,
     )
+
+
+_LABEL = re.compile(r"[A-Za-z0-9_-]+-\d+")
+_LABELLED_TEMP = re.compile(r"\.download-(?P<task>[A-Za-z0-9_-]+)-(?P<index>\d+)-[0-9a-f]{16}\.part")
+
+
+def download_label(task_id: str, index: int) -> str | None:
+    """The temp-name label of result ``index`` of ``task_id`` (None when the id cannot be in a name)."""
+    label = f"{task_id}-{index}"
+    return label if _LABEL.fullmatch(label) else None
+
+
+def parse_download_label(name: str) -> tuple[str, int] | None:
+    """(task id, result index) from a labelled temp file's name, or None."""
+    found = _LABELLED_TEMP.fullmatch(name)
+    return (found["task"], int(found["index"])) if found else None
+
+
+def saved_from_file(path: Path, *, max_pixels: int | None = None) -> SavedImage:
+    """A ``SavedImage`` for a whole, valid image on disk (a leftover temp file), or ``KieImageError``."""
+    fmt, width, height = validate_image_file(path, max_pixels=max_pixels)
+    return SavedImage(path, sha256_file(path), width, height, fmt, EXTENSIONS[fmt], path.stat().st_size)
 
 
 def save_image_bytes(data: bytes, *, folder: Path, max_pixels: int | None = None) -> SavedImage:

@@ -191,9 +191,21 @@ class FollowMixin:
             ordered = recorded[: len(status.result_urls)]
             await self._journal("journal_complete", job.task_id, [str(e["id"]) for e in ordered])
             return [Asset.from_entry(e, self.manifest) for e in ordered]
-        done = {AssetRecord.from_entry(e).source_url: e for e in recorded}
+        # A result counts as recorded by its URL, or by its place among the task's results (kie's URLs
+        # change between reads; verify(repair=True) records a leftover download without its URL).
+        base = job.record.variant or 0
+        by_url = {AssetRecord.from_entry(e).source_url: e for e in recorded}
+        by_variant = {AssetRecord.from_entry(e).variant: e for e in recorded}
+        done: dict[str, dict[str, Any]] = {}
+        for i, url in enumerate(status.result_urls):
+            entry = by_url.get(url) or by_variant.get(base + i)
+            if entry is not None:
+                done[url] = entry
         todo = [u for u in status.result_urls if u not in done]
-        results = await asyncio.gather(*(self._download(job, url) for url in todo), return_exceptions=True)
+        indexes = {u: i for i, u in enumerate(status.result_urls)}
+        results = await asyncio.gather(
+            *(self._download(job, url, indexes[url]) for url in todo), return_exceptions=True
+        )
         # Record every good download even when a sibling failed: each one is paid.
         entries = dict(done)
         share = _credit_share(job.record.credits, len(status.result_urls))
@@ -219,8 +231,11 @@ class FollowMixin:
         await self._journal("journal_complete", job.task_id, [str(e["id"]) for e in ordered])
         return [Asset.from_entry(e, self.manifest) for e in ordered]
 
-    async def _download(self, job: Job, url: str) -> SavedImage:
+    async def _download(self, job: Job, url: str, index: int) -> SavedImage:
         from kie_widgets.assets import save_image_stream
+        from kie_widgets.assets.images import download_label
+
+        label = download_label(job.task_id, (job.record.variant or 0) + index)
         from kie_widgets.client import Retry, run_with_retry
 
         if self._download_sem is None:
@@ -232,7 +247,10 @@ class FollowMixin:
             try:
                 async with self.api.stream(target) as chunks:
                     return await save_image_stream(
-                        chunks, folder=self.manifest.images_dir, max_bytes=self.max_download_bytes
+                        chunks,
+                        folder=self.manifest.images_dir,
+                        max_bytes=self.max_download_bytes,
+                        label=label,
                     )
             except (KieAPIError, KieTransportError) as exc:
                 failed: KieError = exc

@@ -179,3 +179,40 @@ async def test_a_failed_download_says_the_task_stays_pending_not_the_temp_file(
     assert "stays pending" in text
     assert "resume()" in text
     assert [r["state"] for r in manifest.pending()] == ["pending"]
+
+
+async def test_verify_repair_records_a_paid_download_left_by_a_failed_record(
+    kie: Any, sandbox: Any, manifest: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A whole, valid leftover download of a journaled task is recorded, not deleted; resume() then
+    completes the task without downloading or recording it a second time (issue 11 item 6)."""
+    import os
+    import time
+
+    from kie_widgets.assets import verify
+    from kie_widgets.assets.manifest import Manifest
+    from kie_widgets.errors import KieManifestError
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise KieManifestError("the disk hiccupped while recording")
+
+    monkeypatch.setattr(Manifest, "record_image", refuse)
+    with pytest.raises(KieManifestError):
+        await kie.generate("Imagen 4", "a fox whose record failed")
+    monkeypatch.undo()
+    (leftover,) = manifest.images_dir.glob(".download-*.part")
+    past = time.time() - 7200
+    os.utime(leftover, (past, past))
+    report = verify(manifest, repair=True)
+    assert not leftover.exists()
+    (entry,) = manifest.entries
+    task_id = manifest.pending()[0]["task_id"]
+    assert entry["kie"]["task_id"] == task_id
+    assert entry["prompt"] == "a fox whose record failed"
+    assert any("recorded the leftover download" in r for r in report.repaired)
+    downloads = len([r for r in sandbox.requests if "/results/" in str(getattr(r, "path", ""))])
+    collected = await kie.resume()
+    assert [a.id for a in collected] == [entry["id"]]
+    assert len(manifest.entries) == 1
+    assert len([r for r in sandbox.requests if "/results/" in str(getattr(r, "path", ""))]) == downloads
+    assert manifest.pending() == []
