@@ -18,6 +18,7 @@ import contextlib
 import json
 import os
 import secrets
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,14 @@ from typing import Any
 import filelock
 
 from kie_widgets.assets import naming
-from kie_widgets.assets._store import DEFAULT_LOCK_TIMEOUT, JSONStore, describe_os_error, dumps, log
+from kie_widgets.assets._store import (
+    DEFAULT_LOCK_TIMEOUT,
+    JSONStore,
+    KieManifestWarning,
+    describe_os_error,
+    dumps,
+    log,
+)
 from kie_widgets.assets.asset import Asset
 from kie_widgets.assets.images import SavedImage
 from kie_widgets.assets.journal import JournalMixin
@@ -35,10 +43,10 @@ from kie_widgets.assets.schema import (
     EXTRA_KEY,
     MISSING,
     check_json,
+    free_image_id,
     iso_now,
     js_increment,
     latest_unsuperseded,
-    next_image_id,
     scrub,
     validate_manifest,
 )
@@ -173,6 +181,14 @@ class Manifest(JournalMixin):
 
     # -- writing ---------------------------------------------------------------------------------
 
+    @staticmethod
+    def _free_id(assets: list[Any]) -> str:
+        entry_id, warning = free_image_id(assets)
+        if warning is not None:
+            log.warning(warning)
+            warnings.warn(warning, KieManifestWarning, stacklevel=4)
+        return entry_id
+
     def _new_entry(
         self,
         assets: list[Any],
@@ -189,7 +205,7 @@ class Manifest(JournalMixin):
         """Build the entry exactly as the Node snippet would and apply its superseding rule."""
         parameters = dict(parameters or {})
         entry: dict[str, Any] = {
-            "id": entry_id or next_image_id(assets),
+            "id": entry_id or self._free_id(assets),
             "type": "image",
             "filename": filename,
             "prompt": prompt,
@@ -295,7 +311,7 @@ class Manifest(JournalMixin):
         with self._store.locked():
             document = self._store._read_locked()
             assets = document["assets"]
-            entry_id = next_image_id(assets)
+            entry_id = self._free_id(assets)
             prev = latest_unsuperseded(assets, prompt, model)
             version = js_increment(prev.get("version", MISSING)) if prev is not None else 1
             relative = naming.render(
