@@ -36,6 +36,10 @@ _LAZY: dict[str, str] = {
     "remove_background": "kie_widgets.runner",
     "credits": "kie_widgets.runner",
     "resume": "kie_widgets.runner",
+    # the session: what the magic and the Studio stand on
+    "Session": "kie_widgets.session",
+    "current_session": "kie_widgets.session",
+    "drift_report": "kie_widgets.assets",
     # widgets
     "Studio": "kie_widgets.widgets",
     "MaskEditor": "kie_widgets.widgets",

@@ -13,6 +13,7 @@
     │   ├── KieNotFoundError         404: unknown endpoint or task id
     │   ├── KieRequestError          400/405/422/451/505: kie refused the request as sent
     │   ├── KieRateLimitError        429: rejected, not queued; safe to send again later
+    │   ├── KieUsageCapError         433: the key's own usage cap (hourly, daily, total) is reached
     │   ├── KieUnavailableError      455/550 and HTTP 5xx: maintenance or overload; try later
     │   ├── KieServerError           500 in the envelope
     │   └── KieTaskFailedError       the task ran and failed (fail state, 501, 408)
@@ -111,7 +112,11 @@ class KieModelNotFoundError(KieValidationError):
             value=name,
             allowed=allowed,
         )
-        super().__init__([problem], hint="`kie_widgets.models()` lists every model.")
+        super().__init__(
+            [problem],
+            hint="`kie_widgets.models()` lists every model; a kie model id the catalog does not know "
+            "yet can be sent unchecked with input={...} or raw=True (--raw in the magic).",
+        )
 
 
 class KieBudgetError(KieValidationError):
@@ -186,6 +191,12 @@ class KieRateLimitError(KieAPIError):
     def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
         self.retry_after = retry_after
         super().__init__(message, **kwargs)
+
+
+class KieUsageCapError(KieAPIError):
+    """The API key reached a usage cap set for it at kie.ai (433); nothing was created."""
+
+    hint = "Nothing was created; raise the key's cap at https://kie.ai/api-key or use another key."
 
 
 class KieUnavailableError(KieAPIError):
@@ -307,6 +318,7 @@ __all__ = [
     "KieTransportError",
     "KieUnavailableError",
     "KieUncertainRepeatError",
+    "KieUsageCapError",
     "KieValidationError",
     "KieWaitTimeoutError",
     "Problem",

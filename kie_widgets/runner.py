@@ -124,10 +124,20 @@ def configure(**client_kwargs: Any) -> None:
     The current loop thread (and its client) is shut down first; the next call starts a new one.
     Call with no arguments to go back to the settings from the environment.
     """
-    global _client_kwargs
-    shutdown()
+    global _client_kwargs, _runner
+    # One step under the lock: a call from another thread in between must not start a loop
+    # thread with the old arguments that would then outlive this call.
     with _lock:
+        runner, _runner = _runner, None
         _client_kwargs = dict(client_kwargs)
+    if runner is not None:
+        runner.stop()
+
+
+def configured() -> bool:
+    """Whether ``configure()`` was given explicit client arguments (a test transport, a manifest)."""
+    with _lock:
+        return bool(_client_kwargs)
 
 
 def shutdown() -> None:
@@ -224,6 +234,7 @@ __all__ = [
     "blocking",
     "call_client",
     "configure",
+    "configured",
     "credits",
     "edit",
     "generate",

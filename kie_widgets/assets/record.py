@@ -68,6 +68,10 @@ class AssetRecord:
     #: the order the request asked for them: front ends group and order siblings by these.
     request: int | None = field(default=None, metadata=_EXTRA)
     variant: int | None = field(default=None, metadata=_EXTRA)
+    #: A raw request: sent as the caller wrote it, nothing validated, the cost unknown.
+    unvalidated: bool | None = field(default=None, metadata=_EXTRA)
+    #: A layer decomposition's result: its group (the task), its place in it and the group's size.
+    layer_group: dict[str, Any] | None = field(default=None, metadata=_EXTRA)
     # -- the notebook cell it came from -----------------------------------------------------------
     cell_id: str | None = field(default=None, metadata=_CONTEXT)
     notebook: str | None = field(default=None, metadata=_CONTEXT)

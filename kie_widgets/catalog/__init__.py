@@ -4,6 +4,7 @@ No network, no IPython, no PIL. The main entry points::
 
     plan(model, prompt=None, **params) -> Plan        # the exact request, validated, priced (dry run)
     plan_request(model, prompt, n=4, **params)        # the plans n images take (n split into batches)
+    plan(model_id, input={...}) / plan(..., raw=True)  # a model the catalog lacks, sent unvalidated
     resolve(name, has_image=False, has_mask=False)    # a name as people write it -> ModelSpec
     spec_for_request(endpoint, body) -> ModelSpec     # which model a wire request addresses (sandbox)
     models(mode=None, capability=None) -> list[dict]  # the listing
@@ -23,7 +24,16 @@ from kie_widgets.catalog._guide import Recommendation, default_model, needs, rec
 from kie_widgets.catalog._lint import LintWarning, lint
 from kie_widgets.catalog._listing import CAPABILITIES, models, parameters
 from kie_widgets.catalog._names import all_specs, normalize, resolve, spec_for_request
-from kie_widgets.catalog._plan import PLACEHOLDER_PREFIX, UNIFIED, InputRef, MaskPlan, Plan, plan
+from kie_widgets.catalog._plan import (
+    PLACEHOLDER_PREFIX,
+    UNIFIED,
+    InputRef,
+    KieUnvalidatedWarning,
+    MaskPlan,
+    Plan,
+    plan,
+    raw_spec,
+)
 from kie_widgets.catalog._presets import NEGATIVE_PRESETS, PromptFormula, combine_presets, preset_terms
 from kie_widgets.catalog._schema import OUR_MASK, Field, MaskConvention, ModelSpec, Price
 
@@ -36,6 +46,7 @@ __all__ = [
     "UNIFIED",
     "Field",
     "InputRef",
+    "KieUnvalidatedWarning",
     "LintWarning",
     "MaskConvention",
     "MaskPlan",
@@ -55,6 +66,7 @@ __all__ = [
     "plan",
     "plan_request",
     "preset_terms",
+    "raw_spec",
     "recommend",
     "resolve",
     "spec_for_request",

@@ -43,10 +43,15 @@ def prompt(
 
 
 def text(
-    name: str, max_len: int | None = None, *, min_len: int | None = None, required: bool = False
+    name: str,
+    max_len: int | None = None,
+    *,
+    min_len: int | None = None,
+    required: bool = False,
+    note: str = "",
 ) -> Field:
     """A free-text string field."""
-    return Field(name, "string", required=required, max_length=max_len, min_length=min_len)
+    return Field(name, "string", required=required, max_length=max_len, min_length=min_len, note=note)
 
 
 def choice(
@@ -197,6 +202,7 @@ def market(
     notes: tuple[str, ...] = (),
     unsure: bool = False,
     docs: str = "",
+    age: str = "",
 ) -> ModelSpec:
     """A Market (``jobs/createTask``) model spec with its unified mapping derived from its fields."""
     w = derive_wire(fields, wire)
@@ -227,4 +233,5 @@ def market(
         notes=notes,
         unsure=unsure,
         docs=docs,
+        age=age,
     )

@@ -23,6 +23,7 @@ _NEEDS: dict[str, tuple[tuple[str, ...], tuple[tuple[str, str], ...]]] = {
             ),
             ("Flux Kontext Max", "Top-tier Flux: vivid, coherent scenes and native 16:9."),
             ("Imagen 4", "Google's flagship: crisp detail and reliable composition."),
+            ("GPT Image 2.5 Sunburst", "OpenAI's newest premium tier: polished, detailed output up to 4K."),
         ),
     ),
     "text": (
@@ -30,7 +31,8 @@ _NEEDS: dict[str, tuple[tuple[str, ...], tuple[tuple[str, str], ...]]] = {
         (
             ("4o Image", "The most dependable at spelling out words; quote the exact text in the prompt."),
             ("Ideogram", "Built around typography and graphic design layouts."),
-            ("GPT Image 2", "OpenAI's newer model, also good at legible text, up to 4K."),
+            ("GPT Image 2.5 Flare", "OpenAI's newest model: legible text up to 4K, faster than GPT Image 2."),
+            ("GPT Image 2", "OpenAI's previous model, also good at legible text, up to 4K."),
             ("Imagen 4", "Handles short text well (a few phrases, about 25 characters)."),
         ),
     ),
@@ -39,6 +41,10 @@ _NEEDS: dict[str, tuple[tuple[str, ...], tuple[tuple[str, str], ...]]] = {
         (
             ("Flux Kontext Pro", "Surgical instruction edits that keep identity and context; cheap."),
             ("Flux Kontext Max", "Same edit style as Pro with higher fidelity."),
+            (
+                "GPT Image 2.5 Sunburst Image-to-Image",
+                "Changes only what the instruction names and stays stable over repeated edits.",
+            ),
             ("4o Image", "Edits from reference images, optionally with a mask; may shift colours."),
             ("Seedream 4.5 Edit", "Multi-reference edits (up to 14 images) with good prompt understanding."),
             ("Nano Banana Edit", "Fast, low-cost edits from up to 10 references."),
@@ -50,12 +56,17 @@ _NEEDS: dict[str, tuple[tuple[str, ...], tuple[tuple[str, str], ...]]] = {
             ("4o Image", "Takes a mask with one source image (black marks the area to change)."),
             ("Ideogram V3 Edit", "Mask-based inpainting in Ideogram's style (black marks the area)."),
             ("Ideogram Character Edit", "Inpainting that keeps a reference character consistent."),
+            (
+                "Grok Imagine Image 2.0 Segment Edit",
+                "Edits chosen regions of a Grok segment map: no mask image to draw.",
+            ),
         ),
     ),
     "fast": (
         ("fast", "cheap", "quick", "budget", "draft", "low cost", "inexpensive", "speed", "iterate"),
         (
             ("Z-Image", "Cheapest generator in the catalog, good for quick drafts."),
+            ("Seedream 5.0 Flash", "Low flat price up to 2K with readable in-image text."),
             ("Nano Banana", "Fast and inexpensive, with many aspect ratios."),
             ("Flux Kontext Pro", "Quick, inexpensive and strong at edits."),
             ("Imagen 4 Fast", "Google quality at half the price of Imagen 4."),
@@ -118,11 +129,18 @@ _NEEDS: dict[str, tuple[tuple[str, ...], tuple[tuple[str, str], ...]]] = {
             ("Seedream 4.5", "4K output with quality='high'."),
             ("Nano Banana Pro", "Up to 4K with strong prompt following."),
             ("GPT Image 2", "Up to 4K (not for 1:1)."),
+            ("Nano Banana 2.1", "Up to 4K like Nano Banana 2, at about half the price."),
         ),
     ),
     "layers": (
         ("layers", "layer", "decompose", "decomposition", "psd", "separate elements"),
-        (("Seedream 5 Pro Layer Decomposition", "Splits an image into editable layers."),),
+        (
+            ("Seedream 5 Pro Layer Decomposition", "Splits an image into editable layers."),
+            (
+                "Seedream 5.0 Flash Layer Decomposition",
+                "The same split for less than half the price per layer.",
+            ),
+        ),
     ),
     "many": (
         ("many", "batch", "variations", "several", "multiple", "set of images", "series"),

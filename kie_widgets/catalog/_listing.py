@@ -57,6 +57,7 @@ def _row(specs: list[ModelSpec]) -> dict[str, Any]:
         "max_outputs": first.max_outputs,
         "default_timeout": first.default_timeout,
         "unsure": first.unsure,
+        "age": first.age,
     }
 
 
@@ -68,6 +69,9 @@ def models(
     search: str | None = None,
 ) -> list[dict[str, Any]]:
     """Every model as a plain dict row (name, id, modes, aspect_ratios, price, negative_prompt, mask, ...).
+
+    ``age`` is ``"new"`` for kie's latest releases, ``"older"`` for models kie's docs file under older
+    models (4o Image, Flux Kontext), else ``""``.
 
     Filters: ``mode`` ('text-to-image', 'edit', 'masked-edit', 'upscale', ...), ``capability`` (one of
     ``CAPABILITIES``), ``family`` ('gpt4o' | 'flux-kontext' | 'market'), ``search`` (text in name or id).

@@ -23,6 +23,10 @@ from kie_widgets.catalog._market import market_models
 from kie_widgets.catalog._schema import ENDPOINT_4O, ENDPOINT_FLUX, Field, MaskConvention, ModelSpec, Price
 
 R_FLUX_KONTEXT = ("21:9", "16:9", "4:3", "1:1", "3:4", "9:16")
+# kie's docs now file 4o Image and Flux Kontext under older models (pages under docs.kie.ai/old-model/,
+# kie-api.md §1.6); one peer says both are also reachable through jobs/createTask. Nothing retires the
+# dedicated endpoints, so the skill document's endpoints stay.
+_OLDER_NOTE = "filed under kie's older models; the dedicated endpoint is kept (not retired in kie's docs)"
 
 
 # ---------------------------------------------------------------- 4o and Flux
@@ -87,8 +91,10 @@ def _gpt4o() -> ModelSpec:
             "nVariants (1/2/4) and maskUrl kept from [FEL] although absent from [SNAP] (kie-api.md §2.1)",
             "maskUrl with several filesUrl: docs say it is ignored; we reject it (contract: mask "
             "only with one image)",
+            _OLDER_NOTE,
         ),
         docs="https://docs.kie.ai/4o-image-api/generate-4-o-image.md",
+        age="older",
     )
 
 
@@ -138,8 +144,9 @@ def _flux(model_id: str, display: str, credits: float, *, edit: bool) -> ModelSp
         role="edit" if edit else "t2i",
         aliases=(model_id,) if not edit else (),
         fixed_outputs=1,
-        notes=("price: [PRICE] 5/10 chosen over [ELI] 50/100 (kie-api.md §3)",),
+        notes=("price: [PRICE] 5/10 chosen over [ELI] 50/100 (kie-api.md §3)", _OLDER_NOTE),
         docs="https://docs.kie.ai/flux-kontext-api/generate-or-edit-image.md",
+        age="older",
     )
 
 

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import copy
 import difflib
+import json
 import math
 import mimetypes
 import os
 import re
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,10 +27,12 @@ from kie_widgets.catalog._lint import lint
 from kie_widgets.catalog._names import all_specs, registry, resolve
 from kie_widgets.catalog._presets import combine_presets
 from kie_widgets.catalog._schema import (
+    ENDPOINT_MARKET,
     OUR_MASK,
     Field,
     MaskConvention,
     ModelSpec,
+    Price,
     named_size_ratio,
     nearest_ratio,
     ratio_value,
@@ -122,6 +126,8 @@ class Plan:
     #: Which of the request's ``parts`` plans this is (``n`` split into kie's batch sizes).
     part: int = 0
     parts: int = 1
+    #: sent as the caller wrote it (raw): nothing checked, ``estimated_credits`` means "unknown"
+    unvalidated: bool = False
 
     def resolve_body(self, urls: Mapping[str, str]) -> dict[str, Any]:
         """The body with every upload placeholder replaced by its uploaded URL."""
@@ -147,7 +153,15 @@ def plan(model: str | ModelSpec, prompt: str | None = None, **params: Any) -> Pl
     says it is already in the model's; the plan records the conversion to the model's convention.
     ``source_size=(width, height)`` of the image being edited (data read by the caller, never sent)
     lets an edit keep the source's shape when no aspect ratio is given.
+    ``raw=True`` or ``input={...}`` asks for a raw request, for a Market model the catalog may not
+    know yet: ``input`` (plus ``prompt`` and any other keywords, by kie's own field names) is sent as
+    written in a ``jobs/createTask`` body, and the plan is ``unvalidated`` with an unknown cost.
+    Without it, an unknown name is a ``KieModelNotFoundError`` that suggests the closest known ones.
     """
+    raw = params.pop("raw", False)
+    raw_input = params.pop("input", None)
+    if raw or raw_input is not None:
+        return raw_plan(model, prompt, raw_input, **params)
     if prompt is not None:
         params["prompt"] = prompt
     images = params.get("images")
@@ -718,6 +732,113 @@ class _Planner:
         return "auto"
 
 
+# --------------------------------------------------------------------- raw
+class KieUnvalidatedWarning(UserWarning):
+    """A raw request goes out unchecked: kie's answer is the only validation and the cost is unknown."""
+
+
+_RAW_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
+_RAW_INPUT_NAMES = ("images", "image", "mask", "negative_presets")
+
+
+def raw_spec(model_id: str) -> ModelSpec:
+    """A stand-in spec for a Market model the catalog does not describe: no fields, no known price."""
+    return ModelSpec(
+        key=model_id,
+        id=model_id,
+        display_name=model_id,
+        family="market",
+        endpoint=ENDPOINT_MARKET,
+        mode="raw",
+        fields=(),
+        pricing=Price(0, source="unknown: the model is not in the catalog"),
+        default_timeout=600.0,
+        group=model_id,
+        role="only",
+        unsure=True,
+        notes=("sent raw: the catalog does not describe this model",),
+    )
+
+
+def raw_plan(model: str | ModelSpec, prompt: str | None, raw_input: Any = None, **params: Any) -> Plan:
+    """A Market ``createTask`` plan that sends ``input`` as written (see ``plan(raw=True)``)."""
+    model_id = model.id if isinstance(model, ModelSpec) else model
+    problems: list[Problem] = []
+    if not isinstance(model_id, str) or not _RAW_ID.match(model_id.strip()):
+        problems.append(
+            Problem("model", "a raw request needs kie's model id", model_id, "e.g. 'vendor/new-model'")
+        )
+        model_id = str(model_id)
+    model_id = model_id.strip()
+    fields: dict[str, Any] = {}
+    if raw_input is not None and not isinstance(raw_input, Mapping):
+        problems.append(Problem("input", "must be a dict of kie's input fields", type(raw_input).__name__))
+    elif raw_input is not None:
+        fields.update(raw_input)
+    if prompt is not None:
+        if "prompt" in fields and fields["prompt"] != prompt:
+            problems.append(
+                Problem("prompt", "given twice (also in input) with different text", _clip(prompt))
+            )
+        fields["prompt"] = prompt
+    callback = params.pop("callback_url", params.pop("callBackUrl", None))
+    n = params.pop("n", None)
+    if n not in (None, 1):
+        problems.append(
+            Problem("n", "a raw request is one request", n, "1 (set the model's own count field in input)")
+        )
+    for name in _RAW_INPUT_NAMES:
+        if params.get(name) is not None:
+            problems.append(
+                Problem(
+                    name,
+                    "a raw request cannot know which field takes it",
+                    "<given>",
+                    "put public image URLs in input under the model's own field name",
+                )
+            )
+    for key, value in params.items():
+        if key in _RAW_INPUT_NAMES or value is None:
+            continue
+        if key in fields and fields[key] != value:
+            problems.append(Problem(key, "given twice (also in input) with different values", _clip(value)))
+        fields[key] = value
+    body: dict[str, Any] = {"model": model_id}
+    if callback is not None:
+        if not isinstance(callback, str) or not callback.startswith(("http://", "https://")):
+            problems.append(Problem("callback_url", "must be an http(s) URL", callback))
+        body["callBackUrl"] = callback
+    body["input"] = fields
+    try:
+        json.dumps(body)
+    except (TypeError, ValueError) as exc:
+        problems.append(Problem("input", f"cannot be sent as JSON ({exc})", None))
+    if problems:
+        raise KieValidationError(problems, model=model_id)
+    known = registry().by_id.get(model_id)
+    note = " (the catalog knows this id: leave out raw to have it checked)" if known else ""
+    warning = (
+        f"{model_id} is sent raw: nothing was validated and its cost is unknown{note}; "
+        "kie's own answer is the only check."
+    )
+    warnings.warn(warning, KieUnvalidatedWarning, stacklevel=3)
+    return Plan(
+        spec=raw_spec(model_id),
+        model_id=model_id,
+        display_name=model_id,
+        family="market",
+        endpoint=ENDPOINT_MARKET,
+        body=body,
+        uploads=(),
+        params={"raw": True, **copy.deepcopy(fields)},
+        n=1,
+        size=str(fields.get("aspect_ratio") or fields.get("size") or fields.get("resolution") or "auto"),
+        estimated_credits=0.0,
+        warnings=(warning,),
+        unvalidated=True,
+    )
+
+
 # ------------------------------------------------------------------- helpers
 def _convert(spec: ModelSpec, f: Field, value: Any) -> Any:
     """A unified value in the model's own spelling ('16:9' -> 'landscape_16_9', 'jpg' -> 'jpeg')."""
@@ -810,4 +931,14 @@ def _negative_models() -> list[ModelSpec]:
     return [s for s in all_specs() if s.negative_prompt]
 
 
-__all__ = ["PLACEHOLDER_PREFIX", "UNIFIED", "InputRef", "MaskPlan", "Plan", "plan"]
+__all__ = [
+    "PLACEHOLDER_PREFIX",
+    "UNIFIED",
+    "InputRef",
+    "KieUnvalidatedWarning",
+    "MaskPlan",
+    "Plan",
+    "plan",
+    "raw_plan",
+    "raw_spec",
+]

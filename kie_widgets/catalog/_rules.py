@@ -78,6 +78,26 @@ def gpt_image_2(*, image_to_image: bool) -> Any:
     return rule
 
 
+GPT25_LOW_ONLY = ("27:16", "16:27", "9:8", "8:9")
+
+
+def gpt_image_25(fields: Mapping[str, Any], spec: ModelSpec) -> list[Problem]:
+    """GPT Image 2.5: the four narrow ratios render 1K only ('auto' has no cap, unlike GPT Image 2)."""
+    aspect = fields.get("aspect_ratio", "auto")
+    res = fields.get("resolution", "1K")
+    if aspect in GPT25_LOW_ONLY and res != "1K":
+        return [
+            Problem(
+                "aspect_ratio",
+                f"{aspect} is available only at 1K",
+                aspect,
+                f"1K for {', '.join(GPT25_LOW_ONLY)}",
+                spec.display_name,
+            )
+        ]
+    return []
+
+
 def wan_outputs(fields: Mapping[str, Any]) -> int:
     """Wan 2.7: ``n`` images, 4 by default, 12 by default in sequential mode."""
     n = fields.get("n")

@@ -280,6 +280,8 @@ class ModelSpec:
     notes: tuple[str, ...] = ()  # conflicts between sources: the choice and its source
     unsure: bool = False  # documented only by older sources; may be retired on kie's side
     docs: str = ""
+    # "new": among kie's latest releases; "older": kie's docs file it under older models; "" otherwise
+    age: str = ""
 
     def __repr__(self) -> str:
         return f"ModelSpec({self.key!r}, {self.display_name!r}, mode={self.mode!r})"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -17,6 +18,7 @@ from kie_widgets.errors import (
     KieServerError,
     KieTaskFailedError,
     KieUnavailableError,
+    KieUsageCapError,
 )
 
 
@@ -31,6 +33,26 @@ class CodeRule:
 
 _AUTH_TODO = "Check KIE_API_KEY (keys are at https://kie.ai/api-key), or set KIE_SANDBOX=1 to work offline."
 _RETRY_LATER = "kie.ai is unavailable right now; try again in a few minutes."
+_CAP_KEYS = "https://kie.ai/api-key"
+_CAP_TODO = (
+    f"Nothing was created. Raise or remove the key's cap at {_CAP_KEYS}, wait until an hourly or "
+    "daily cap resets, or use another key."
+)
+#: The cap a 433 answer names, by a pattern in kie's message: (meaning, what to do).
+_CAPS = {
+    r"\bhour": (
+        "this API key reached its hourly usage cap",
+        f"Nothing was created. Wait for the next hour, or raise the key's hourly cap at {_CAP_KEYS}.",
+    ),
+    r"\b(daily|day)\b": (
+        "this API key reached its daily usage cap",
+        f"Nothing was created. Wait until tomorrow, or raise the key's daily cap at {_CAP_KEYS}.",
+    ),
+    r"\btotal\b": (
+        "this API key reached its total usage cap",
+        f"Nothing was created, and a total cap does not reset: raise it at {_CAP_KEYS} or use another key.",
+    ),
+}
 
 #: Codes kie puts in the JSON envelope (usually with HTTP 200). Sources: kie-api.md §1.4.
 ENVELOPE_CODES: Mapping[int, CodeRule] = MappingProxyType(
@@ -71,6 +93,10 @@ ENVELOPE_CODES: Mapping[int, CodeRule] = MappingProxyType(
             "rate limited (rejected, not queued)",
             "The request was not created; wait a few seconds and send it again.",
         ),
+        # kie's getting-started page offers per-key caps (hourly, daily, total); the issue tracker's
+        # reading of kie's newer code list says 433 is such a cap being hit. kie-api.md §1.4 saw 433
+        # only as an UNSURE "callback-related" code in generated schemas; we follow the newer reading.
+        433: CodeRule(KieUsageCapError, "this API key reached a usage cap set for it", _CAP_TODO),
         451: CodeRule(
             KieRequestError,
             "kie could not download an input image",
@@ -142,6 +168,15 @@ def is_bot_filter(http_status: int, text: str) -> bool:
     return http_status == 403 and "error code: 1010" in text[:200].lower()
 
 
+def usage_cap_rule(kie_message: str | None) -> CodeRule:
+    """The 433 rule, naming the cap (hourly, daily or total) when kie's message says which."""
+    text = (kie_message or "").lower()
+    for pattern, (meaning, todo) in _CAPS.items():
+        if re.search(pattern, text):
+            return CodeRule(KieUsageCapError, meaning, todo)
+    return ENVELOPE_CODES[433]
+
+
 def rule_for(code: int, *, http_level: bool, text: str = "") -> CodeRule:
     """The rule for an envelope code, or for a bare HTTP status when ``http_level`` is true."""
     if http_level:
@@ -171,7 +206,7 @@ def api_error(
     text: str = "",
 ) -> KieAPIError:
     """The error for a non-success answer, carrying endpoint, code, kie's message and what to do."""
-    rule = rule_for(code, http_level=http_level, text=text)
+    rule = usage_cap_rule(kie_message) if code == 433 else rule_for(code, http_level=http_level, text=text)
     label = f"HTTP {code}" if http_level else f"code {code}"
     where = f"{endpoint} (task {task_id})" if task_id else endpoint
     message = f"kie.ai answered {label} on {where}: {rule.meaning}"

@@ -206,7 +206,8 @@ class KieClient(InputsMixin, FollowMixin):
         ``n`` is split into as few requests as the model allows, sent concurrently. If some fail,
         every success is still downloaded and recorded, and ``KieBatchError`` carries both. An
         earlier create of the same recipe whose outcome is unknown refuses the request
-        (``KieUncertainRepeatError``) unless ``force``.
+        (``KieUncertainRepeatError``) unless ``force``. ``input={...}`` (or ``raw=True``) sends a
+        kie model id the catalog does not know as written (see ``plan``).
         """
         emit = self._emitter(on_status, self.clock.monotonic())
         emit("planning", model, message="checking the request")
@@ -692,11 +693,13 @@ def _record_of(prepared: Prepared) -> AssetRecord:
         seed=plan.params.get("seed"),
         parents=tuple(prepared.parents),
         operation=prepared.operation,
-        credits=plan.estimated_credits,
+        # A raw plan's estimate is not a price: record none rather than a made-up 0.
+        credits=None if plan.unvalidated else plan.estimated_credits,
         recipe=prepared.recipe,
         batch=prepared.batch,
         request=plan.request,
         variant=prepared.first_variant,
+        unvalidated=True if plan.unvalidated else None,
         **{key: prepared.context.get(key) for key in CONTEXT_KEYS},
     )
 

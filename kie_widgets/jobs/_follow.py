@@ -214,7 +214,8 @@ class FollowMixin:
             if isinstance(result, BaseException):
                 errors.append(result)
                 continue
-            entries[url] = await self._record(job, url, result, share)
+            group = _layer_group(job, status.result_urls, url)
+            entries[url] = await self._record(job, url, result, share, group)
         for err in errors:
             if not isinstance(err, Exception):
                 raise err
@@ -234,9 +235,9 @@ class FollowMixin:
     async def _download(self, job: Job, url: str, index: int) -> SavedImage:
         from kie_widgets.assets import save_image_stream
         from kie_widgets.assets.images import download_label
+        from kie_widgets.client import Retry, run_with_retry
 
         label = download_label(job.task_id, (job.record.variant or 0) + index)
-        from kie_widgets.client import Retry, run_with_retry
 
         if self._download_sem is None:
             self._download_sem = asyncio.Semaphore(self.max_concurrent_downloads)
@@ -274,11 +275,23 @@ class FollowMixin:
                 what=f"download of task {job.task_id}'s result",
             )
 
-    async def _record(self, job: Job, url: str, saved: SavedImage, credits: float | None) -> dict[str, Any]:
+    async def _record(
+        self,
+        job: Job,
+        url: str,
+        saved: SavedImage,
+        credits: float | None,
+        layer_group: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
         urls = job.status.result_urls if job.status is not None else [url]
         variant = (job.record.variant or 0) + (urls.index(url) if url in urls else 0)
         record = dataclasses.replace(
-            job.record, task_id=job.task_id, source_url=url, credits=credits, variant=variant
+            job.record,
+            task_id=job.task_id,
+            source_url=url,
+            credits=credits,
+            variant=variant,
+            layer_group=layer_group,
         )
         if not record.prompt:
             prompt = _operation_prompt(record.operation, record.parents or ())
@@ -332,6 +345,17 @@ class FollowMixin:
             self._record_lock = asyncio.Lock()
         async with self._record_lock:
             return await asyncio.to_thread(getattr(self.manifest, method), *args, **kwargs)
+
+
+def _layer_group(job: Job, urls: Sequence[str], url: str) -> dict[str, Any] | None:
+    """For a layer decomposition: which group (the task) a result belongs to, and its place in it.
+
+    kie returns the base image first, then the transparent layers (the order the sandbox emulates;
+    kie's docs do not say it outright).
+    """
+    if job.operation != "layer-decomposition":
+        return None
+    return {"id": job.task_id, "index": list(urls).index(url), "count": len(urls)}
 
 
 def _age_seconds(created_at: Any) -> float:

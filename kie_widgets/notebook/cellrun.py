@@ -156,7 +156,8 @@ def show_assets(
     """
     elapsed = job.status.elapsed
     reused = all(getattr(a, "reused", False) for a in assets)
-    title = f"{job.label} · {len(assets)} image{'s' if len(assets) != 1 else ''}"
+    count = f"{len(assets)} image{'s' if len(assets) != 1 else ''}"
+    title = f"{job.label} · {layers_title(assets) or count}"
     title += " (reused, no credits spent)" if reused else ""
     images = [renderer.bundle(asset) for asset in assets]
     note = ""
@@ -175,6 +176,18 @@ def show_assets(
     job.status.replace(caption, meta)
     for data, metadata in images:
         ui.show(data, metadata)
+
+
+def layers_title(assets: Sequence[Any]) -> str | None:
+    """The caption of one layer decomposition's results, named as a group; None for other results."""
+    groups = [getattr(a, "extra", {}).get("layer_group") for a in assets]
+    ids = {g.get("id") for g in groups if isinstance(g, dict)}
+    if not groups or len(ids) != 1 or not all(isinstance(g, dict) for g in groups):
+        return None
+    parents = getattr(assets[0], "extra", {}).get("parents") or []
+    source = f" of {parents[0]}" if parents else ""
+    layers = len(assets) - 1
+    return f"layers{source}: base image + {layers} transparent layer{'s' if layers != 1 else ''}"
 
 
 def bind_last(assets: list[Any]) -> None:

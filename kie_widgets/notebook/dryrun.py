@@ -31,7 +31,10 @@ def dry_run_text(planned: Sequence[Any], *, force: bool) -> str:
     lines.extend(f"note: {note}" for note in getattr(first, "notes", ()))
     total = sum(p.estimated_credits for p in planned)
     images = sum(p.n for p in planned)
-    lines.append(f"estimated cost: {total:g} credits for {images} image(s)")
+    if first.unvalidated:
+        lines.append("estimated cost: unknown (the catalog does not price a raw request)")
+    else:
+        lines.append(f"estimated cost: {total:g} credits for {images} image(s)")
     if force:
         lines.append("--force: would send even if this recipe was made before")
     else:

@@ -231,6 +231,8 @@ class KieMagics(Magics):
         jobs: list[CellJob] = []
         for (model, params), planned in zip(requests, groups, strict=True):
             label = planned[0].display_name
+            if planned[0].unvalidated:  # said on every run: nothing but kie checks a raw request
+                label += " (raw: unvalidated, cost unknown)"
             status = ui.StatusLine(label, live=live)
             job = CellJob(
                 model=model,
@@ -330,28 +332,38 @@ class KieMagics(Magics):
         except ValueError as exc:
             raise UsageError(f"list: {exc}") from None
         words = [w.lower() for w in args.filter]
-        rows = []
-        for m in listing:
-            hay = " ".join([m["name"], m["id"], m["family"], *m["modes"]]).lower()
-            if all(w in hay for w in words):
-                flags = [c for c in ("negative_prompt", "seed", "mask") if m.get(c)]
-                rows.append(
-                    (
-                        m["name"],
-                        m["id"],
-                        ", ".join(m["modes"]),
-                        " ".join(m.get("aspect_ratios") or ()) or "-",
-                        m.get("price", ""),
-                        ", ".join(flags) or "-",
-                    )
-                )
-        if not rows:
+        matching = [
+            m
+            for m in listing
+            if all(w in " ".join([m["name"], m["id"], m["family"], *m["modes"]]).lower() for w in words)
+        ]
+        if not matching:
             raise UsageError(
                 f"list: no model matches {' '.join(args.filter) or args.mode or args.capability!r} "
                 f"(capabilities: {', '.join(CAPABILITIES)})."
             )
-        headers = ("model", "kie id", "modes", "aspect ratios", "price", "takes")
-        ui.show(ui.table_bundle(headers, rows, title=f"{len(rows)} models"))
+        rows: list[tuple[str, ...]]
+        if args.wide:
+            headers: tuple[str, ...] = ("model", "kie id", "age", "modes", "aspect ratios", "price", "takes")
+            rows = [
+                (
+                    m["name"],
+                    m["id"],
+                    m["age"],
+                    ", ".join(m["modes"]),
+                    " ".join(m.get("aspect_ratios") or ()) or "-",
+                    m.get("price", ""),
+                    ", ".join(c for c in ("negative_prompt", "seed", "mask") if m.get(c)) or "-",
+                )
+                for m in matching
+            ]
+            title = f"{len(rows)} models"
+        else:
+            headers = ("model", "kie id", "age", "credits")
+            rows = [(m["name"], m["id"], m["age"], _credits_short(m)) for m in matching]
+            rows = _fit_first_column(headers, rows, LIST_WIDTH)
+            title = f"{len(rows)} models (credits per image, + when tiered; --wide for every column)"
+        ui.show(ui.table_bundle(headers, rows, title=title))
 
     def _cmd_credits(self, rest: str) -> None:
         parser = opts.simple_parser("credits", "Show the account's credit balance.")
@@ -443,6 +455,29 @@ def _operation_for(planned: Any, params: Mapping[str, Any]) -> str:
         return "generate"
     mode = str(getattr(planned.spec, "mode", "edit"))
     return "edit" if mode in {"text-to-image", "edit", "masked-edit"} else mode
+
+
+#: The width ``%kie_image list`` fits by default (a common terminal; --wide shows every column).
+LIST_WIDTH = 100
+
+
+def _credits_short(row: Mapping[str, Any]) -> str:
+    """'6' for a flat price, '3.5+' when the price depends on a tier (the lowest tier first)."""
+    low = row["credits_from"]
+    text = str(int(low)) if float(low).is_integer() else f"{low:g}"
+    flat = row.get("price") in (f"{text} cr/image", f"{text} cr/request")
+    return text if flat else text + "+"
+
+
+def _fit_first_column(
+    headers: Sequence[str], rows: list[tuple[str, ...]], width: int
+) -> list[tuple[str, ...]]:
+    """Rows whose first column is clipped (with …) so that the table is at most ``width`` wide."""
+    others = sum(max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers) if i) + 2 * (
+        len(headers) - 1
+    )
+    room = max(len(headers[0]), width - others)
+    return [(r[0] if len(r[0]) <= room else r[0][: room - 1] + "…", *r[1:]) for r in rows]
 
 
 def _client_params(params: Mapping[str, Any]) -> dict[str, Any]:

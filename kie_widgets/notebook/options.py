@@ -130,6 +130,12 @@ def generate_parser() -> MagicArgumentParser:
     parser.add_argument("-n", "--n", type=int, metavar="COUNT", help="Number of images.")
     parser.add_argument("-N", "--negative", metavar="TEXT", help="Negative prompt: what to leave out.")
     parser.add_argument(
+        "--raw",
+        action="store_true",
+        help="For a kie model id the catalog does not know yet: send the prompt and the --set fields "
+        "as its input, unchecked (cost unknown).",
+    )
+    parser.add_argument(
         "-P",
         "--preset",
         action="append",
@@ -175,7 +181,10 @@ def shorthand_parser(name: str) -> MagicArgumentParser:
 
 def list_parser() -> MagicArgumentParser:
     """The parser for ``%kie_image list [FILTER]``."""
-    parser = _parser("kie_image list", "List the models: name, kie id, modes, ratios, price, inputs.")
+    parser = _parser(
+        "kie_image list",
+        "List the models: name, kie id, new or older, price (--wide: modes, ratios, inputs).",
+    )
     parser.add_argument("filter", nargs="*", metavar="TEXT", help="Keep models whose name/id/mode match.")
     parser.add_argument("--mode", metavar="MODE", help="Only this mode (text-to-image, edit, upscale, ...).")
     parser.add_argument(
@@ -183,6 +192,11 @@ def list_parser() -> MagicArgumentParser:
         dest="capability",
         metavar="CAPABILITY",
         help="Only models that take this (negative_prompt, seed, mask, images, ...).",
+    )
+    parser.add_argument(
+        "--wide",
+        action="store_true",
+        help="All columns (modes, aspect ratios, full prices, inputs); the default fits 100 columns.",
     )
     return parser
 
@@ -320,6 +334,8 @@ def parse_generate(line: str, *, help_only: bool = False) -> GenerateArgs | None
         params["negative_prompt"] = args.negative
     if args.seed is not None:
         params["seed"] = args.seed
+    if args.raw:
+        params["raw"] = True
     return GenerateArgs(
         models=split_models(args.model),
         prompt=args.prompt,

@@ -70,6 +70,11 @@ class SandboxConfig:
     max_upload_bytes: int = 100 * 1024 * 1024
     #: per model id: a flat price per request that overrides the catalog's
     prices: Mapping[str, float] = field(default_factory=dict)
+    #: Market ids this kie knows beyond the catalog (accepted unchecked, priced by ``prices`` or 0),
+    #: so raw requests for a model the catalog has not caught up with can be exercised
+    extra_models: Sequence[str] = ()
+    #: images a layer-decomposition task returns: the base image, then transparent layers
+    layers: int = 3
     webhook_hmac_key: str | None = field(default=None, repr=False)
     callback_transport: httpx.AsyncBaseTransport | None = None
     callback_retries: int = 3

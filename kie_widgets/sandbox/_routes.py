@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 
-from kie_widgets.catalog import spec_for_request
+from kie_widgets.catalog import raw_spec, spec_for_request
 from kie_widgets.errors import KieValidationError
 from kie_widgets.sandbox._faults import FaultBook
 from kie_widgets.sandbox._files import FILE_PREFIXES, FileStore
@@ -95,11 +95,13 @@ class KieRoutes:
         model = body.get("model")
         if family == "market" and not model:
             return state.envelope(422, "model is required")
+        # A model this kie knows and the catalog does not: nothing to check its fields against.
+        extra = family == "market" and isinstance(model, str) and model in cfg.extra_models
         try:
-            spec = spec_for_request(endpoint, body)
+            spec = raw_spec(str(model)) if extra else spec_for_request(endpoint, body)
         except KieValidationError as exc:  # an unknown model; other catalog errors are sandbox bugs
             return state.envelope(422, f"model not supported: {model!r}" if model else str(exc))
-        problems = spec.check_wire(body)
+        problems = [] if extra else spec.check_wire(body)
         if problems:
             text = "; ".join(problems)
             if family == "flux-kontext" and "safetyTolerance" in text:
@@ -116,7 +118,15 @@ class KieRoutes:
         self._ledger.creates.add(now)
         digest = hashlib.sha256(f"{state.rng.random()}:{len(state.tasks)}:{spec.id}".encode()).hexdigest()
         task, fetched = new_task(
-            digest[:32], family, endpoint, spec, body, price=price, now=now, phases=cfg.durations(spec.id)
+            digest[:32],
+            family,
+            endpoint,
+            spec,
+            body,
+            price=price,
+            now=now,
+            phases=cfg.durations(spec.id),
+            layers=cfg.layers,
         )
         missing = [u for u in fetched if self._files.fetch(u) is None]
         if missing and (cfg.strict_input_urls or any(self._files.is_ours(u) for u in missing)):

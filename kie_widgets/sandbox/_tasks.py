@@ -141,6 +141,7 @@ def new_task(
     price: float,
     now: float,
     phases: tuple[float, float, float],
+    layers: int = 3,
 ) -> tuple[SandboxTask, tuple[str, ...]]:
     """A task for an accepted create body, and every URL kie would fetch for it (masks included)."""
     raw_input = body.get("input")
@@ -173,7 +174,8 @@ def new_task(
         body=body,
         created=now,
         phases=phases,
-        n=max(1, int(spec.outputs(body))),
+        # kie decides how many layers a decomposition returns; the catalog can only estimate.
+        n=layers if spec.mode == "layer-decomposition" else max(1, int(spec.outputs(body))),
         price=price,
         fmt=fmt,
         prompt=str(fields.get("prompt") or ""),

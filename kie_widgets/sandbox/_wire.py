@@ -22,6 +22,7 @@ ENVELOPE_MESSAGES = {
     408: "Task timed out",
     422: "Validation error",
     429: "Your call frequency is too high. Please try again later.",
+    433: "The usage limit set for this API key has been reached.",
     455: "Service unavailable: the system is under maintenance.",
     500: "Internal server error",
     501: "Generation failed",

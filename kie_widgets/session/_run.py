@@ -169,8 +169,13 @@ class Run:
         if handle is None:
             return
         state = _CLIENT_STATES.get(update.state, update.state)
-        if handle.done and state != handle.state:
-            return  # a late report (e.g. "failed" after we stopped waiting) must not rewrite the end
+        if handle.done:
+            return
+        if state in FINAL_STATES:
+            # The end is published once, by _settle, with the assets or the error: a handle that
+            # says "done" always has its assets. The client's words about it are kept for then.
+            handle.message = update.message
+            return
         handle.state = state
         handle.task_id = update.task_id or handle.task_id
         handle.progress = update.progress if update.progress is not None else handle.progress
@@ -229,8 +234,8 @@ class Run:
                     handle.message = str(outcome)
             else:
                 handle.assets = list(outcome)
-                if handle.state != "reused":
-                    handle.state = "done"
+                reused = bool(handle.assets) and all(getattr(a, "reused", False) for a in handle.assets)
+                handle.state = "reused" if reused else "done"
             self._publish(handle)
 
     def done(self) -> bool:

@@ -25,7 +25,7 @@ from kie_widgets.session._history import select_entries
 from kie_widgets.session._run import Run, Subscriber
 
 if TYPE_CHECKING:
-    from kie_widgets.assets import Asset, Manifest
+    from kie_widgets.assets import Asset, DriftReport, Manifest
     from kie_widgets.catalog import Plan
     from kie_widgets.config import Settings
     from kie_widgets.jobs import KieClient, StatusUpdate
@@ -60,7 +60,8 @@ class Session:
     def client(self) -> KieClient:
         """The loop thread's client, rebuilt first when the environment's settings changed."""
         client = runner.get_client()
-        if self._client_kwargs:
+        if self._client_kwargs or runner.configured():
+            # Someone chose the client's arguments on purpose: the environment does not override them.
             return client
         from kie_widgets.config import load_settings
 
@@ -251,6 +252,33 @@ class Session:
         submit = _submit_kwargs(kwargs)
         request = {"model": model, "prompt": prompt, "images": [source], **kwargs}
         return self.submit(self.plan([request]), operation=operation, **submit)
+
+    # ---- checking a masked edit --------------------------------------------------------------
+
+    def _image(self, image: Any) -> Any:
+        """An asset for an asset id, else the image as given (path, bytes, PIL image, asset)."""
+        if isinstance(image, str) and image.startswith("img-"):
+            asset = self.asset(image)
+            if asset is None:
+                raise KieValidationError([Problem("image", "no such asset in the manifest", image)])
+            return asset
+        return image
+
+    def drift(self, edit: Any, source: Any, mask: Any) -> DriftReport:
+        """How much ``edit`` changed ``source`` outside ``mask`` (ours: 255 = change)."""
+        from kie_widgets.assets import drift_report
+
+        return drift_report(self._image(source), self._image(edit), self._image(mask))
+
+    def composite(self, edit: Any, source: Any, mask: Any) -> Asset:
+        """Record the edit inside the mask over the source's own pixels outside it, as a new asset.
+
+        The new asset's operation is "composite" and its parent is the edit.
+        """
+        from kie_widgets.assets import record_composite
+
+        edit_asset = self._image(getattr(edit, "id", edit))
+        return record_composite(self.manifest, edit_asset, self._image(source), self._image(mask))
 
     # ---- looking things up ------------------------------------------------------------------
 

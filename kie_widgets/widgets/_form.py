@@ -81,6 +81,7 @@ class Form(w.VBox):
         self.seed = w.IntText(0, description="Seed", tooltip="0 picks a random seed on kie's side")
         self.inputs = InputList(self._changed, find_asset)
         self.mask = w.Text(description="Mask", placeholder="path, URL or asset id (255 / white = change)")
+        self.painted_mask: Any = None  # a PIL mask from the mask editor, in our convention
         self.notice = w.HTML()
         self.own_box = w.VBox()
         self._shared_rows: dict[str, w.Widget] = {
@@ -172,7 +173,8 @@ class Form(w.VBox):
             shared["images"] = images
         out = []
         for model in self.models.value:
-            spec = resolve(model, has_image=bool(images), has_mask=bool(self.mask.value.strip()))
+            has_mask = self.painted_mask is not None or bool(self.mask.value.strip())
+            spec = resolve(model, has_image=bool(images), has_mask=has_mask)
             request = {"model": model, **shared}
             if spec.negative_prompt and self.negative_prompt.value.strip():
                 request["negative_prompt"] = self.negative_prompt.value.strip()
@@ -180,11 +182,23 @@ class Form(w.VBox):
                 request["negative_presets"] = list(self.presets.value)
             if spec.seed and self.seed.value:
                 request["seed"] = self.seed.value
-            if spec.mask and self.mask.value.strip():
+            if spec.mask and self.painted_mask is not None:
+                request["mask"] = self.painted_mask
+            elif spec.mask and self.mask.value.strip():
                 request["mask"] = self.mask.value.strip()
             request.update(self._own_values.get(model, {}))
             out.append(request)
         return out
+
+    def use_painted_mask(self, mask: Any) -> None:
+        """Send ``mask`` (a PIL image, 255 = change) with the next request; picks a mask model if needed."""
+        self.painted_mask = mask
+        self.mask.value = "(painted in the mask editor)"
+        if not any(resolve(m, has_image=True, has_mask=True).mask for m in self.models.value):
+            from kie_widgets.catalog import default_model
+
+            self.set(models=[default_model("masked-edit")])
+        self._changed()
 
     def on_change(self, callback: Callable[[], None]) -> None:
         """Call ``callback()`` after every change of the form (the Studio re-estimates)."""

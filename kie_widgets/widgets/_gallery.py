@@ -208,6 +208,10 @@ class Gallery(w.VBox):
         if len(siblings) > 1:
             label += f" · variant {siblings.index(entry) + 1} of {len(siblings)}"
         extra = entry.get("kie") or {}
+        group = extra.get("layer_group")
+        if isinstance(group, dict):
+            place = "base image" if group.get("index") == 0 else f"layer {group.get('index')}"
+            label += f" · {place} of {group.get('count')}"
         if extra.get("operation") not in (None, "generate"):
             label += f" · {extra['operation']} of {', '.join(extra.get('parents') or []) or '?'}"
         caption = w.HTML(f"<small>{html.escape(label)}</small>")

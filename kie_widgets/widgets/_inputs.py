@@ -41,13 +41,15 @@ class InputList(w.VBox):
         self._on_change = on_change
         self._find_asset = find_asset
         self.sources: list[Any] = []
-        self.entry = w.Text(description="Add image", placeholder="path, URL or asset id like img-007")
+        self.entry = w.Text(
+            description="Add image", placeholder="path, URL or asset id like img-007", continuous_update=False
+        )
         self.add = w.Button(description="Add", tooltip="Add the image named on the left")
         self.upload = w.FileUpload(accept="image/*", multiple=True, description="Upload")
         self.warning = w.HTML()
         self.chips = w.HBox(layout=w.Layout(flex_flow="row wrap"))
         self.add.on_click(lambda _b: self._add_typed())
-        self.entry.on_submit(lambda _t: self._add_typed())
+        self.entry.observe(lambda _c: self._add_typed(), "value")  # Enter or leaving the box adds it
         self.upload.observe(self._uploaded, "value")
         chooser = self._chooser()
         super().__init__([w.HBox([self.entry, self.add, self.upload]), *chooser, self.warning, self.chips])

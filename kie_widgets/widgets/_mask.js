@@ -163,7 +163,7 @@ function render({ model, el }) {
     stage.style.height = `${Math.round(height * zoom)}px`;
   };
   const fit = () => {
-    const room = viewport.clientWidth || el.clientWidth || width;
+    const room = el.clientWidth || viewport.clientWidth || width;
     setZoom(Math.min(1, room / width));
   };
 

@@ -70,6 +70,7 @@ class Studio(w.VBox):
         self.resume_button = w.Button(description="Resume", tooltip="Collect paid tasks not yet downloaded")
         self.resume_status = w.HTML()
         self.hotkey = Hotkey(self._click_generate)
+        self.edit_panel = w.VBox()
         self.last_run: Run | None = None
         self._plans: list[Plan] = []
         self._timer: threading.Timer | None = None
@@ -89,6 +90,7 @@ class Studio(w.VBox):
         super().__init__(
             [
                 self.form,
+                self.edit_panel,
                 w.HBox([self.generate_button, self.budget, self.estimate]),
                 self.reason,
                 self.warnings,
@@ -318,7 +320,7 @@ class Studio(w.VBox):
             self.form.set(models=[str(entry.get("model"))], prompt=str(entry.get("prompt") or ""), **params)
             return
         if name == "Edit":
-            self.form.set(images=[asset_id])
+            self.open_editor(asset_id)
             return
         if name == "Keep":
             self.session.keep(asset_id)
@@ -335,6 +337,22 @@ class Studio(w.VBox):
             self.reason.value = f"<div role='alert'>{html.escape(name)}: {html.escape(str(exc))}</div>"
             return
         self._show_run(run, f"{name} {asset_id}")
+
+    def open_editor(self, asset_id: str) -> Any:
+        """Load ``asset_id`` as the form's input and open the mask editor on it above Generate."""
+        from kie_widgets.widgets.mask import MaskEditor
+
+        self.form.set(images=[asset_id])
+        editor = MaskEditor(asset_id)
+        editor.on_apply(lambda ed: self.form.use_painted_mask(ed.mask))
+        close = w.Button(description="Close editor", tooltip="Keep the form's input, drop the editor")
+        close.on_click(lambda _b: setattr(self.edit_panel, "children", ()))
+        hint = w.HTML(
+            f"<b>Edit {html.escape(asset_id)}</b>: paint where it should change and press Apply; "
+            "the mask goes into the form. Without a mask the whole image is edited as the prompt says."
+        )
+        self.edit_panel.children = (hint, editor, close)
+        return editor
 
     def _keep(self, asset_id: str) -> None:
         self.session.keep(asset_id)

@@ -27,7 +27,7 @@ def _manifest_rows(page: NotebookPage) -> list[list[object]]:
 
 
 def test_studio_generates_keeps_upscales_and_restores(notebook_page: NotebookPage) -> None:
-    """A user picks two models, sees the cost, generates while running another cell, keeps, upscales, restores."""
+    """Pick two models, see the cost, generate while another cell runs, keep, upscale and restore."""
     page = notebook_page
     page.run_notebook("studio.ipynb", [STUDIO_CELL, OTHER_CELL, REPORT_CELL])
     studio = page.output(0)

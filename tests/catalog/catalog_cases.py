@@ -245,6 +245,14 @@ BODY_CASES: list[BodyCase] = [
     ),
     _market("grok-imagine-image-2-0/segment-map", "grok-imagine-image-2-0/segment-map", {}),
     _market(
+        "grok-imagine-image-2-0/segment-edit",
+        "Grok Segment Edit",
+        {"prompt": "Paint the door red", "task_id": "task_9", "mask_indexs": [1]},
+        prompt="Paint the door red",
+        task_id="task_9",
+        mask_indexs=[1],
+    ),
+    _market(
         "flux-2/pro-text-to-image",
         "Flux-2",
         {"prompt": "A watch", "resolution": "2K"},
@@ -476,6 +484,74 @@ BODY_CASES: list[BodyCase] = [
     ),
 ]
 
+# The newest models (tests/catalog/fixtures/new_models.json): one exact body each.
+BODY_CASES += [
+    _market(
+        "gpt-image-2-5-flare-text-to-image",
+        "GPT Image 2.5",
+        {"prompt": "A lighthouse", "aspect_ratio": "27:16"},
+        prompt="A lighthouse",
+        aspect_ratio="27:16",
+    ),
+    _market(
+        "gpt-image-2-5-flare-image-to-image",
+        "GPT Image 2.5 Flare",
+        {"prompt": "Add snow", "images": [IMG, IMG2], "resolution": "2k"},
+        prompt="Add snow",
+        input_urls=[IMG, IMG2],
+        resolution="2K",
+    ),
+    _market(
+        "gpt-image-2-5-sunburst-text-to-image",
+        "Sunburst",
+        {"prompt": "A perfume bottle", "aspect_ratio": "9:16", "resolution": "4K"},
+        prompt="A perfume bottle",
+        aspect_ratio="9:16",
+        resolution="4K",
+    ),
+    _market(
+        "gpt-image-2-5-sunburst-image-to-image",
+        "gpt-image-2.5-sunburst",
+        {"prompt": "Swap the label", "image": IMG},
+        prompt="Swap the label",
+        input_urls=[IMG],
+    ),
+    _market(
+        "nano-banana-2-1",
+        "Nano Banana 2.1",
+        {"prompt": "A bakery window", "aspect_ratio": "4:5", "resolution": "2K", "output_format": "png"},
+        prompt="A bakery window",
+        aspect_ratio="4:5",
+        output_format="png",
+        resolution="2K",
+    ),
+    _market(
+        "seedream/5-flash-text-to-image",
+        "Seedream 5.0 Flash",
+        {"prompt": "A tea house", "aspect_ratio": "21:9", "resolution": "1.5K", "output_format": "jpg"},
+        aspect_ratio="21:9",
+        prompt="A tea house",
+        size="1.5K",
+        output_format="jpeg",
+    ),
+    _market(
+        "seedream/5-flash-image-to-image",
+        "Seedream Flash",
+        {"prompt": "Make it autumn", "images": [IMG]},
+        aspect_ratio="1:1",
+        image_urls=[IMG],
+        prompt="Make it autumn",
+    ),
+    _market(
+        "seedream/5-flash-layer-decomposition",
+        "Seedream 5.0 Flash Layer Decomposition",
+        {"image": IMG, "resolution": "2K", "output_format": "png"},
+        image_url=IMG,
+        output_format="png",
+        size="2K",
+    ),
+]
+
 # Prices per kie-api.md §7 [PRICE].
 PRICE_CASES: list[PriceCase] = [
     ("gpt4o-image", {"prompt": "x", "size": "1:1"}, 6, 1),
@@ -542,6 +618,13 @@ PRICE_CASES: list[PriceCase] = [
     _priced("gpt-image/1.5-text-to-image", 22, 1, prompt="x", aspect_ratio="1:1", quality="high"),
     _priced("gpt-image-2-text-to-image", 6, 1, prompt="x"),
     _priced("gpt-image-2-text-to-image", 16, 1, prompt="x", aspect_ratio="16:9", resolution="4K"),
+    _priced("gpt-image-2-5-flare-text-to-image", 6, 1, prompt="x"),
+    _priced("gpt-image-2-5-sunburst-image-to-image", 16, 1, prompt="x", input_urls=[IMG], resolution="4K"),
+    _priced("nano-banana-2-1", 4, 1, prompt="x"),
+    _priced("nano-banana-2-1", 9, 1, prompt="x", resolution="4K"),
+    _priced("seedream/5-flash-text-to-image", 3.24, 1, prompt="xyz", aspect_ratio="1:1", size="2K"),
+    _priced("seedream/5-flash-layer-decomposition", 3.24, 1, image_url=IMG),
+    _priced("grok-imagine-image-2-0/segment-edit", 4, 1, prompt="x", task_id="t"),
     _priced("wan/2-7-image", 19.2, 4, prompt="x"),
     _priced("wan/2-7-image-pro", 144, 12, prompt="x", enable_sequential=True),
     _priced("wan/2-7-image-pro", 12, 1, prompt="x", n=1),

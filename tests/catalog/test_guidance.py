@@ -57,6 +57,17 @@ def test_recommend_combines_needs() -> None:
     assert recs[0].name == "Imagen 4"
 
 
+def test_recommend_ranks_the_newest_models_where_they_serve_the_need() -> None:
+    """The newest models enter the ranking where they do the job better or cheaper."""
+    assert [r.name for r in recommend("fast and cheap")][:2] == ["Z-Image", "Seedream 5.0 Flash"]
+    assert [r.model_id for r in recommend("layers")] == [
+        "seedream/5-pro-layer-decomposition",
+        "seedream/5-flash-layer-decomposition",
+    ]
+    assert "GPT Image 2.5 Flare" in [r.name for r in recommend("text in the image")]
+    assert "Grok Imagine Image 2.0 Segment Edit" in [r.name for r in recommend("inpainting")]
+
+
 def test_recommend_unknown_need_lists_known_needs() -> None:
     """A need the guide does not cover is an error naming the needs it does."""
     with pytest.raises(KieValidationError) as excinfo:
@@ -210,7 +221,8 @@ def test_linter_is_quiet_on_good_prompts(model: str, kwargs: dict[str, object]) 
 def test_models_lists_every_kie_model_once_as_plain_rows() -> None:
     """models() returns one JSON-serialisable row per kie id with the columns the UI renders."""
     rows = models()
-    assert len(rows) == 56  # 4o, Flux Pro, Flux Max, 52 Market models, Ideogram Reframe
+    # 4o, Flux Pro, Flux Max, 52 Market models, Ideogram Reframe, 9 newer models (fixtures/new_models.json)
+    assert len(rows) == 65
     assert len({r["id"] for r in rows}) == len(rows)
     json.dumps(rows)
     flux = next(r for r in rows if r["id"] == "flux-kontext-max")
@@ -220,6 +232,17 @@ def test_models_lists_every_kie_model_once_as_plain_rows() -> None:
     qwen = next(r for r in rows if r["id"] == "qwen/text-to-image")
     assert qwen["aspect_ratios"] == ("1:1", "3:4", "9:16", "4:3", "16:9")
     assert qwen["negative_prompt"] is True
+
+
+def test_models_mark_new_and_older_models() -> None:
+    """Rows say which models are kie's newest and which kie files under older models."""
+    ages = {r["name"]: r["age"] for r in models()}
+    older = {n for n, a in ages.items() if a == "older"}
+    assert older == {"4o Image", "Flux Kontext Pro", "Flux Kontext Max"}
+    assert {"GPT Image 2.5 Flare", "Nano Banana 2.1", "Seedream 5.0 Flash"} <= {
+        n for n, a in ages.items() if a == "new"
+    }
+    assert ages["GPT Image 2"] == ""
 
 
 def test_models_filters_by_mode_and_capability() -> None:

@@ -230,6 +230,22 @@ def test_market_input_object_required_where_schema_says_so() -> None:
             {"prompt": "x", "input_urls": [IMG], "aspect_ratio": "3:1", "resolution": "2K"},
             None,
         ),
+        (
+            "gpt-image-2-5-flare-text-to-image",
+            {"prompt": "x", "aspect_ratio": "9:8", "resolution": "2K"},
+            "aspect_ratio",
+        ),
+        (
+            "gpt-image-2-5-flare-text-to-image",
+            {"prompt": "x", "aspect_ratio": "9:8", "resolution": "1K"},
+            None,
+        ),
+        ("gpt-image-2-5-sunburst-text-to-image", {"prompt": "x", "resolution": "4K"}, None),
+        (
+            "gpt-image-2-5-sunburst-image-to-image",
+            {"prompt": "x", "input_urls": [IMG], "aspect_ratio": "16:27", "resolution": "4K"},
+            "aspect_ratio",
+        ),
         ("wan/2-7-image", {"prompt": "x", "n": 5}, "n"),
         ("wan/2-7-image", {"prompt": "x", "n": 12, "enable_sequential": True}, None),
         ("wan/2-7-image", {"prompt": "x", "n": 13, "enable_sequential": True}, "n"),

@@ -18,6 +18,7 @@ from kie_widgets.errors import (
     KieServerError,
     KieTaskFailedError,
     KieUnavailableError,
+    KieUsageCapError,
 )
 
 ENVELOPE_TABLE = [
@@ -29,6 +30,7 @@ ENVELOPE_TABLE = [
     (408, KieTaskFailedError),
     (422, KieRequestError),
     (429, KieRateLimitError),
+    (433, KieUsageCapError),
     (451, KieRequestError),
     (455, KieUnavailableError),
     (500, KieServerError),
@@ -56,8 +58,8 @@ HTTP_TABLE = [
 
 
 def test_envelope_table_covers_every_documented_code() -> None:
-    """The table has a rule for each code kie documents (kie-api.md §1.4)."""
-    documented = {400, 401, 402, 404, 405, 408, 422, 429, 451, 455, 500, 501, 505, 550}
+    """The table has a rule for each code kie documents (kie-api.md §1.4, and 433 from kie's newer list)."""
+    documented = {400, 401, 402, 404, 405, 408, 422, 429, 433, 451, 455, 500, 501, 505, 550}
     assert documented <= set(ENVELOPE_CODES)
     assert {code for code, _ in ENVELOPE_TABLE} == documented
 
@@ -225,3 +227,22 @@ async def test_402_survives_a_failing_balance_read(router: Router, make_api: Cal
             await api.create("market", PATH_CREATE, {"model": "z-image", "input": {}})
     assert caught.value.balance is None
     assert len(router.calls_to(PATH_CREATE)) == 1
+
+
+@pytest.mark.parametrize(
+    ("kie_message", "named"),
+    [
+        ("Daily usage limit reached for this key", "daily usage cap"),
+        ("hourly limit exceeded", "hourly usage cap"),
+        ("the total quota of this key is used up", "total usage cap"),
+        ("limit reached for this data", "a usage cap set for it"),
+    ],
+)
+def test_usage_cap_433_names_the_cap_kie_names(kie_message: str, named: str) -> None:
+    """A 433 says which of the key's caps was hit when kie's message tells, and what to do about it."""
+    from kie_widgets.client import api_error
+
+    exc = api_error(433, endpoint=PATH_CREATE, http_status=200, kie_message=kie_message)
+    assert isinstance(exc, KieUsageCapError)
+    assert named in str(exc)
+    assert "https://kie.ai/api-key" in str(exc)

@@ -73,6 +73,7 @@ CASES = [
     _uncertain_create("http503-create", _fault("http", "create", 503), reached_kie=False),
     _refused_create(402, E.KieInsufficientCreditsError),
     _refused_create(422, E.KieRequestError),
+    _refused_create(433, E.KieUsageCapError),
     _refused_create(455, E.KieUnavailableError),
     _refused_create(500, E.KieServerError),
     _refused_create(501, E.KieTaskFailedError),
@@ -199,3 +200,23 @@ def _assert_no_paid_result_lost(sb: Any, manifest: Any) -> None:
 
 def _succeeded(sb: Any, task: Any) -> bool:
     return bool(task.state(sb.clock.time()) == "success")
+
+
+async def test_usage_cap_433_from_faults_syntax_says_what_to_do(
+    make_sandbox: Any, make_client: Any, manifest: Any
+) -> None:
+    """A ``--faults envelope:433@create`` answer raises KieUsageCapError that says what to do; no resend."""
+    from kie_widgets.sandbox import parse_faults
+
+    sb = make_sandbox(faults=parse_faults("envelope:433@create"))
+    async with make_client(sb) as kie:
+        with pytest.raises(E.KieUsageCapError) as caught:
+            await kie.generate("Imagen 4", "a lighthouse")
+    assert caught.value.code == 433
+    text = str(caught.value)
+    assert "usage cap" in text
+    assert "https://kie.ai/api-key" in text
+    assert "Nothing was created" in text
+    assert len(creates(sb)) == 1
+    assert sb.tasks == {}
+    assert manifest.pending() == []

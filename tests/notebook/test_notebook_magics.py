@@ -327,6 +327,60 @@ def test_list_filters_models(shell: Shell) -> None:
     assert "google/imagen4 " not in rec.texts()
 
 
+def test_list_fits_100_columns_and_wide_shows_every_column(shell: Shell) -> None:
+    """The default listing fits a 100-column terminal and marks new and older models; --wide has all."""
+    ip, rec = shell
+    _cell(ip, "list")
+    lines = rec.texts().splitlines()
+    assert max(len(line) for line in lines) <= 100
+    assert any("nano-banana-2-1" in line and " new " in line for line in lines)
+    assert any("gpt4o-image" in line and " older " in line for line in lines)
+    rec.outputs.clear()
+    _cell(ip, "list --wide")
+    wide = rec.texts()
+    assert "aspect ratios" in wide
+    assert "text-to-image, edit" in wide
+    assert max(len(line) for line in wide.splitlines()) > 100
+
+
+def test_raw_cell_sends_set_fields_unchecked_and_records_unvalidated(
+    shell: Shell, fast_sandbox: Any, project: Path
+) -> None:
+    """%%kie_image MODEL --raw --set k=v sends the body as written, says so, and records it unvalidated."""
+    ip, rec = shell
+    fast_sandbox.config.extra_models = ("vendor/new-model",)
+    from kie_widgets.catalog import KieUnvalidatedWarning
+
+    with pytest.warns(KieUnvalidatedWarning, match="nothing was validated"):
+        _cell(ip, "vendor/new-model --raw --set size=1K --set steps=9", "a paper boat")
+    bodies = [r.json for r in fast_sandbox.requests if r.path == "/api/v1/jobs/createTask"]
+    assert bodies == [
+        {"model": "vendor/new-model", "input": {"prompt": "a paper boat", "size": "1K", "steps": 9}}
+    ]
+    assert "unvalidated, cost unknown" in rec.texts()
+    (entry,) = _manifest(project).entries
+    assert entry["model"] == "vendor/new-model"
+    assert entry["kie"]["unvalidated"] is True
+
+
+def test_layer_decomposition_cell_shows_its_results_as_one_group(shell: Shell) -> None:
+    """A decomposition of img-001 is captioned as its base image and layers, every image shown."""
+    ip, rec = shell
+    _cell(ip, "Imagen 4", "a lighthouse on a cliff")
+    rec.outputs.clear()
+    _cell(ip, "Seedream 5.0 Flash Layer Decomposition --image img-001 --out parts")
+    assert [a.id for a in ip.user_ns["parts"]] == ["img-002", "img-003", "img-004"]
+    assert "layers of img-001: base image + 2 transparent layers" in rec.texts()
+
+
+def test_near_miss_model_in_a_cell_suggests_and_sends_nothing(shell: Shell, fast_sandbox: Any) -> None:
+    """A misspelt id without --raw is a UsageError with the close ids; kie receives nothing."""
+    ip, _ = shell
+    with pytest.raises(UsageError, match=r"did you mean.*seedream/5-flash-text-to-image"):
+        _cell(ip, "seedream/5-flash-text-to-imag", "a paper boat")
+    assert fast_sandbox.requests == []
+
+
 def test_credits_and_doctor_report_without_showing_the_key(
     shell: Shell, monkeypatch: pytest.MonkeyPatch
 ) -> None:

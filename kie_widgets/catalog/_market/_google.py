@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from kie_widgets.catalog._build import choice, integer, market, nsfw, prompt, text, urls
 from kie_widgets.catalog._market._shared import PNG_JPEG, RES_124
 from kie_widgets.catalog._schema import ModelSpec, Price
@@ -46,8 +48,33 @@ R_NANO_2_LITE = (
 PNG_JPG = ("png", "jpg")
 
 
+def _nano_2(
+    model_id: str, name: str, credits: tuple[float, float, float], source: str, **more: Any
+) -> ModelSpec:
+    """Nano Banana 2 and its successors that take the same body: priced per image by resolution."""
+    return market(
+        model_id,
+        name,
+        "text-to-image",
+        (
+            prompt(20000),
+            choice("aspect_ratio", R_NANO_2, "auto"),
+            urls("image_input", 14, 30.0, required=False),
+            choice("output_format", PNG_JPG, "jpg"),
+            choice("resolution", RES_124, "1K"),
+        ),
+        Price(
+            credits[0], tier_field="resolution", tiers=dict(zip(RES_124, credits, strict=True)), source=source
+        ),
+        modes=("text-to-image", "edit", "reference"),
+        input_required=True,
+        timeout=420.0,
+        **more,
+    )
+
+
 def models() -> list[ModelSpec]:
-    """Google: Imagen 4 and Nano Banana."""
+    """Google: Imagen 4 and Nano Banana (1, Pro, 2, 2.1, 2 Lite)."""
     seed_str = text("seed", 500)
     seed_note = (
         "seed: a string ≤500 chars on imagen4/ultra but an integer on imagen4-fast "
@@ -135,26 +162,24 @@ def models() -> list[ModelSpec]:
             timeout=420.0,
             notes=("id has no 'google/' prefix (felores CHANGELOG: google/nano-banana-pro -> 422)",),
         ),
-        market(
+        _nano_2(
             "nano-banana-2",
             "Nano Banana 2",
-            "text-to-image",
-            (
-                prompt(20000),
-                choice("aspect_ratio", R_NANO_2, "auto"),
-                urls("image_input", 14, 30.0, required=False),
-                choice("output_format", PNG_JPG, "jpg"),
-                choice("resolution", RES_124, "1K"),
+            (8, 12, 18),
+            "[PRICE] 8/12/18 by resolution ([ELI] flat 4 rejected)",
+        ),
+        _nano_2(
+            "nano-banana-2-1",
+            "Nano Banana 2.1",
+            (4, 6, 9),
+            "one peer's kie measurement: US$0.02 at 1K, 0.03 (2K) and 0.045 (4K) as listed "
+            "— 4/6/9 cr, half Nano Banana 2's price (UNSURE: no pricingDesc captured)",
+            aliases=("nano-banana-2.1", "Nano Banana 2 1"),
+            age="new",
+            notes=(
+                "schema: Nano Banana 2's body under a new id, per two peers (a changelog and an MCP tool "
+                "description); kie's own page was not in the searchable corpora — UNSURE",
             ),
-            Price(
-                8,
-                tier_field="resolution",
-                tiers={"1K": 8, "2K": 12, "4K": 18},
-                source="[PRICE] 8/12/18 by resolution ([ELI] flat 4 rejected)",
-            ),
-            modes=("text-to-image", "edit", "reference"),
-            input_required=True,
-            timeout=420.0,
         ),
         market(
             "nano-banana-2-lite",

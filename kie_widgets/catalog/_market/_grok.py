@@ -7,6 +7,10 @@ from kie_widgets.catalog._schema import Field, ModelSpec, Price
 
 R_GROK = ("2:3", "3:2", "1:1", "16:9", "9:16")
 R_GROK_2 = ("1:1", "2:3", "3:2", "16:9", "9:16")
+_SEGMENT_SOURCE = (
+    "the task whose image is edited: a Grok Imagine Image 2.0 generation, or a segment-map task "
+    "made from an image_url"
+)
 
 
 def models() -> list[ModelSpec]:
@@ -83,6 +87,31 @@ def models() -> list[ModelSpec]:
             notes=(
                 "[SNAP] schema (task_id + mask_indexs) kept; a peer reports the live API moved region edits "
                 "to segment-edit and made image-edit take image_urls — UNSURE (kie-api.md §5.4)",
+            ),
+        ),
+        market(
+            "grok-imagine-image-2-0/segment-edit",
+            "Grok Imagine Image 2.0 Segment Edit",
+            "segment-edit",
+            (
+                prompt(None),
+                text("task_id", required=True, note=_SEGMENT_SOURCE),
+                Field(
+                    "mask_indexs",
+                    "array",
+                    min_items=1,
+                    item_type="integer",
+                    note="indexes into the segment map's list of regions; kie spells it mask_indexs",
+                ),
+            ),
+            Price(4, source="[ELI] pricing.mjs: measured 4.0 cr on 2026-09-28 (no pricingDesc) — UNSURE"),
+            aliases=("Grok Segment Edit", "segment edit"),
+            input_required=True,
+            age="new",
+            notes=(
+                "schema: docs.kie.ai market/grok-imagine-image-2-0/image-edit.md now documents segment-edit "
+                "(the page kept its old path), per three peer transcriptions; the older image-edit entry "
+                "above keeps the [SNAP] schema (kie-api.md §5.4)",
             ),
         ),
         market(

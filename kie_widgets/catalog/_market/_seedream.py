@@ -1,4 +1,4 @@
-"""ByteDance Seedream 3.0 to 5 Pro (kie-api.md §5.3)."""
+"""ByteDance Seedream 3.0 to 5 Pro (kie-api.md §5.3) and 5.0 Flash (tests/catalog/fixtures)."""
 
 from __future__ import annotations
 
@@ -38,18 +38,24 @@ def _pair(
     notes: tuple[str, ...] = (),
     edit_docs: str = "",
     input_required: bool = False,
+    tier: str = "quality",
+    aspect_note: str = "",
+    image_urls: Field | None = None,
+    age: str = "",
 ) -> tuple[ModelSpec, ModelSpec]:
     """A Seedream 4.5/5 text-to-image model and its edit twin: same fields but the reference images.
 
-    Both take the aspect ratio first and map the unified ``resolution`` to ``quality``.
+    Both take the aspect ratio first and map the unified ``resolution`` to ``tier`` (``quality``,
+    or ``size`` for 5.0 Flash).
     """
-    aspect = choice("aspect_ratio", R_SEEDREAM, "1:1", required=True)
+    aspect = choice("aspect_ratio", R_SEEDREAM, "1:1", required=True, note=aspect_note)
     shared: dict[str, Any] = {
         "group": name,
-        "wire": {"resolution": "quality"},
-        "value_aliases": {"quality": quality},
+        "wire": {"resolution": tier},
+        "value_aliases": {tier: quality},
         "notes": notes,
         "input_required": input_required,
+        "age": age,
     }
     t2i = market(
         f"{stem}-text-to-image",
@@ -65,7 +71,7 @@ def _pair(
         f"{stem}-{edit_suffix}",
         edit_name or f"{name} Image-to-Image",
         "edit",
-        (aspect, urls("image_urls", max_urls), *tail),
+        (aspect, image_urls or urls("image_urls", max_urls), *tail),
         edit_price or price,
         role="edit",
         docs=edit_docs,
@@ -74,8 +80,41 @@ def _pair(
     return t2i, edit
 
 
+def _layers(
+    model_id: str,
+    name: str,
+    image_note: str,
+    prompt_field: Field,
+    price: Price,
+    *,
+    extra: tuple[Field, ...] = (),
+    **more: Any,
+) -> ModelSpec:
+    """A Seedream layer decomposition: one source image in, a base image plus PNG layers out."""
+    return market(
+        model_id,
+        name,
+        "layer-decomposition",
+        (
+            url("image_url", 30.0, mimes=(), note=image_note),
+            choice(
+                "output_format", PNG_JPEG, "jpeg", note="applies to the base image; layers are always PNG"
+            ),
+            prompt_field,
+            choice("size", ("auto", "1K", "1.5K", "2K"), "auto"),
+            *extra,
+        ),
+        price,
+        wire={"resolution": "size", "aspect_ratio": None},
+        input_required=True,
+        timeout=600.0,
+        notes=("layer count is decided by kie; outputs() counts 1 (the base image) for estimates",),
+        **more,
+    )
+
+
 def models() -> list[ModelSpec]:
-    """ByteDance Seedream 3.0 to 5 Pro."""
+    """ByteDance Seedream 3.0 to 5 Pro, and 5.0 Flash."""
     v4_count = (
         "max_images caps the set size; the prompt must also state the count; price is per image "
         "returned and estimates assume max_images (kie-api.md §5.3)"
@@ -117,6 +156,26 @@ def models() -> list[ModelSpec]:
     )
     p5p = Price(
         7, tier_field="quality", tiers={"basic": 7.0, "high": 14.0}, source="[PRICE] 7 (1K) / 14 (2K)"
+    )
+    # Seedream 5.0 Flash: tests/catalog/fixtures/new_models.json (peer transcriptions of docs.kie.ai
+    # market/seedream/5-flash-*.md and of kie.ai/seedream-5-0-flash, 2026-10).
+    flash_price = Price(
+        3.24,
+        source="kie.ai/seedream-5-0-flash, quoted by two peers: 3.24 cr per image at 1K, 1.5K and 2K alike "
+        "([ELI] pricing.mjs agrees) — UNSURE",
+    )
+    flash_tail = (
+        prompt(5000, min_len=3),
+        choice("size", ("1K", "1.5K", "2K"), "1K"),
+        choice("output_format", PNG_JPEG),
+        nsfw(False),
+    )
+    flash_aspect = "no default published for Flash; 1:1 as for Seedream 5 Lite and Pro (UNSURE)"
+    flash_refs = urls(
+        "image_urls",
+        10,
+        mimes=("image/jpeg", "image/png"),
+        note="no per-file size published for Flash; 10 MB as for Seedream 5 Lite (UNSURE)",
     )
     return [
         market(
@@ -196,32 +255,54 @@ def models() -> list[ModelSpec]:
             ),
             input_required=True,
         ),
-        market(
+        *_pair(
+            "seedream/5-flash",
+            "Seedream 5.0 Flash",
+            flash_tail,
+            flash_price,
+            {},
+            max_urls=10,
+            aliases=("Seedream Flash", "seedream-5-flash", "Seedream 5 Flash"),
+            tier="size",
+            aspect_note=flash_aspect,
+            image_urls=flash_refs,
+            input_required=True,
+            age="new",
+            notes=(
+                "size (1K/1.5K/2K) takes the unified resolution; Lite and Pro use quality instead",
+                "a flat price: the resolution does not change the cost",
+            ),
+        ),
+        _layers(
+            "seedream/5-flash-layer-decomposition",
+            "Seedream 5.0 Flash Layer Decomposition",
+            "limits not published for Flash; 30 MB as for the Pro decomposition (UNSURE)",
+            prompt(
+                5000,
+                required=False,
+                min_len=3,
+                note="optional; when given, at least 3 characters; may carry <bbox>x1 y1 x2 y2</bbox>",
+            ),
+            Price(
+                3.24,
+                source="[ELI] pricing.mjs: 3.24 cr per output layer, the base included, any size; we "
+                "estimate one unit — UNSURE",
+            ),
+            extra=(nsfw(),),
+            aliases=("Seedream Flash Layers", "flash layer decomposition"),
+            age="new",
+            docs="https://docs.kie.ai/market/seedream/5-flash-layer-decomposition.md",
+        ),
+        _layers(
             "seedream/5-pro-layer-decomposition",
             "Seedream 5 Pro Layer Decomposition",
-            "layer-decomposition",
-            (
-                url(
-                    "image_url",
-                    30.0,
-                    mimes=(),
-                    note="≤30 MB, 262,144–36,000,000 pixels, aspect 1:16–16:1, no HEIC",
-                ),
-                choice(
-                    "output_format", PNG_JPEG, "jpeg", note="applies to the base image; layers are always PNG"
-                ),
-                prompt(5000, required=False, min_len=0, note="may carry <bbox>x1 y1 x2 y2</bbox> (0–1000)"),
-                choice("size", ("auto", "1K", "1.5K", "2K"), "auto"),
-            ),
+            "≤30 MB, 262,144–36,000,000 pixels, aspect 1:16–16:1, no HEIC",
+            prompt(5000, required=False, min_len=0, note="may carry <bbox>x1 y1 x2 y2</bbox> (0–1000)"),
             Price(
                 7,
                 source="no published price; assumed equal to Seedream 5 Pro 1K (7 cr), billed per output "
                 "layer per [ELI] — we estimate one unit",
             ),
             aliases=("Seedream Layers", "layer decomposition"),
-            wire={"resolution": "size", "aspect_ratio": None},
-            input_required=True,
-            timeout=600.0,
-            notes=("layer count is decided by kie; outputs() counts 1 (the base image) for estimates",),
         ),
     ]
