@@ -22,6 +22,7 @@
     ├── KieUncertainRepeatError      the same request's earlier create is uncertain; refused without force
     ├── KieWaitTimeoutError          we stopped waiting; the task is still pending, not failed
     ├── KieImageError                a download is not an image we accept (type, size, bomb)
+    ├── KieUnknownImageError         no recipe is known for an image (also a LookupError)
     ├── KieManifestError             the manifest cannot be read, locked or written
     │   └── KieManifestLockError     the manifest lock was not acquired in time
     └── KieBatchError                some requests of a fan-out failed; the rest succeeded
@@ -278,6 +279,12 @@ class KieImageError(KieError):
     hint = "The file was not recorded."
 
 
+class KieUnknownImageError(KieError, LookupError):
+    """Nothing we know describes this image: no embedded recipe, no sidecar, no manifest entry."""
+
+    hint = "Pass an asset id (img-003) or a file from assets/images/, or a copy made with export_tagged()."
+
+
 class KieManifestError(KieError):
     """The manifest cannot be read, locked or written; the previous version is left intact."""
 
@@ -318,6 +325,7 @@ __all__ = [
     "KieTransportError",
     "KieUnavailableError",
     "KieUncertainRepeatError",
+    "KieUnknownImageError",
     "KieUsageCapError",
     "KieValidationError",
     "KieWaitTimeoutError",
