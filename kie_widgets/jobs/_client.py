@@ -307,6 +307,8 @@ class KieClient(InputsMixin, FollowMixin):
                     emit("reused", label, message=f"{len(found)} earlier result(s) with the same recipe")
                 return [found, *([] for _ in plans[1:])]
         try:
+            # A missing key, or one that cannot be a header, is found before anything is written.
+            self.api.settings.require_key()
             await asyncio.to_thread(self.manifest.check_ground)
             if not force:
                 await asyncio.to_thread(self._refuse_uncertain_repeat, prepared[0])
