@@ -90,14 +90,21 @@ async def test_an_intent_left_by_a_killed_process_is_reported_by_resume(
     assert creates(sb) == []
 
 
-async def test_rerunning_after_an_uncertain_create_is_refused_without_force(
-    make_sandbox: Any, make_client: Any, manifest: Any
-) -> None:
-    """The same request after a timed-out create is refused (no second payment); force=True sends it."""
+@pytest.fixture
+def flaky_sandbox(make_sandbox: Any) -> Any:
+    """A sandbox whose first create is processed (the task exists) but never answered."""
     from kie_widgets.sandbox import Fault
 
     sb = make_sandbox()
     sb.add_fault(Fault(kind="timeout", route="create"))
+    return sb
+
+
+async def test_rerunning_after_an_uncertain_create_is_refused_without_force(
+    flaky_sandbox: Any, make_client: Any, manifest: Any
+) -> None:
+    """The same request after a timed-out create is refused (no second payment); force=True sends it."""
+    sb = flaky_sandbox
     async with make_client(sb) as kie:
         with pytest.raises(KieSubmitUncertainError) as first:
             await kie.generate("Imagen 4", "a fox on a flaky line")
@@ -115,14 +122,10 @@ async def test_rerunning_after_an_uncertain_create_is_refused_without_force(
 
 
 async def test_a_dismissed_uncertain_record_no_longer_blocks(
-    make_sandbox: Any, make_client: Any, manifest: Any
+    flaky_sandbox: Any, make_client: Any, manifest: Any
 ) -> None:
     """After checking kie's logs and dismissing the record, the request goes through without force."""
-    from kie_widgets.sandbox import Fault
-
-    sb = make_sandbox()
-    sb.add_fault(Fault(kind="timeout", route="create"))
-    async with make_client(sb) as kie:
+    async with make_client(flaky_sandbox) as kie:
         with pytest.raises(KieSubmitUncertainError) as first:
             await kie.generate("Imagen 4", "a fox checked by hand")
         assert first.value.journal_id is not None
