@@ -334,13 +334,18 @@ class Session:
         )
 
     def pending(self) -> list[dict[str, Any]]:
-        """Journal records of paid tasks not yet collected (and uncertain submissions)."""
+        """Journal records of paid tasks not yet collected, and creates whose outcome is unknown
+        (``sending``: the process stopped on the wire; ``uncertain``: no answer came)."""
         return self.manifest.pending()
 
     def resume(
         self, *, timeout: float | None = None, on_status: Callable[[StatusUpdate], Any] | None = None
     ) -> concurrent.futures.Future[list[Asset]]:
-        """Collect every pending task of the journal, in the background; never creates a task."""
+        """Collect every pending task of the journal, in the background; never creates a task.
+
+        The future's result is the client's ``ResumeReport`` (a list of the collected assets, with
+        what stays pending and why, what was given up, and the uncertain creates to check at kie).
+        """
 
         async def collect() -> list[Asset]:
             return await self.client.resume(timeout=timeout, on_status=on_status)
