@@ -91,3 +91,31 @@ def test_resume_says_what_stays_open(shell: Shell, fast_sandbox: Any) -> None:
     ip.run_line_magic("kie_image", "resume")
     assert "uncertain:" in rec.texts()
     assert "kie.ai/logs" in rec.texts()
+
+
+def test_resume_after_a_restart_on_the_wire_is_not_nothing_to_resume(
+    shell: Shell, fast_sandbox: Any, project: Path
+) -> None:
+    """A kernel that died while its create was on the wire left a 'sending' record: resume says so."""
+    ip, rec = shell
+    manifest = Manifest(project / "assets" / "manifest.json")
+    manifest.journal_sending(
+        [
+            (
+                "sending-20260101000000-0a0b0c",
+                {
+                    "family": "market",
+                    "model_id": "google/imagen4",
+                    "model": "Imagen 4",
+                    "endpoint": "/api/v1/jobs/createTask",
+                    "body": {"model": "google/imagen4", "input": {"prompt": "a harbour"}},
+                    "recipe": "r1-" + "ab" * 32,
+                    "context": {},
+                },
+            )
+        ]
+    )
+    ip.run_line_magic("kie_image", "resume")
+    assert "Nothing to resume" not in rec.texts()
+    assert "uncertain:" in rec.texts()
+    assert "a harbour" in rec.texts()
