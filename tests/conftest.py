@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import math
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,3 +32,36 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def anyio_backend() -> str:
     """Async tests run on asyncio (the loop Jupyter uses)."""
     return "asyncio"
+
+
+@pytest.fixture
+def session_sandbox(project: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """KIE_SANDBOX=1 in a tmp project, a sandbox whose tasks take a fraction of a second, a fresh session."""
+    from kie_widgets import runner
+    from kie_widgets.jobs import PollSchedule
+    from kie_widgets.sandbox import Sandbox, SandboxConfig
+    from kie_widgets.session import use_session
+
+    monkeypatch.setenv("KIE_SANDBOX", "1")
+    box = Sandbox(SandboxConfig(waiting=0.05, queuing=0.05, generating=0.2, invisible_for=0.0, seed=11))
+    schedule = PollSchedule(bands=((math.inf, 0.05, 0.1),), grace=5.0)
+    runner.configure(transport=box.transport, schedule=schedule)
+    use_session(None)
+    yield box
+    use_session(None)
+    runner.shutdown()
+    runner.configure()
+
+
+def _wait_until(predicate: Callable[[], bool], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def wait_until() -> Callable[..., None]:
+    """``wait_until(predicate)``: poll until it holds (events reach front ends on other threads)."""
+    return _wait_until

@@ -19,7 +19,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from kie_widgets import runner
-from kie_widgets.errors import KieValidationError, Problem
+from kie_widgets.errors import KieValidationError, KieWaitTimeoutError, Problem
 from kie_widgets.jobs import Budget
 from kie_widgets.session._history import select_entries
 from kie_widgets.session._run import Run, Subscriber
@@ -178,6 +178,15 @@ class Session:
             run._settle(request, [exc] * len(handles))
             self._refund_unspent(handles)
             raise
+        # A part whose wait was stopped is not a failure: the task goes on at kie, journaled.
+        outcomes = [
+            KieWaitTimeoutError(
+                f"{h.model}: stopped waiting; the task is still running at kie", task_id=h.task_id
+            )
+            if isinstance(o, asyncio.CancelledError)
+            else o
+            for h, o in zip(handles, outcomes, strict=True)
+        ]
         run._settle(request, outcomes)
         self._refund_unspent(handles)
         return client._gathered(outcomes, handles[0].model)

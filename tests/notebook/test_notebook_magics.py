@@ -603,3 +603,43 @@ def test_default_model_is_configurable_with_config(shell: Shell) -> None:
     finally:
         ip.run_line_magic("config", "KieMagics.default_model = 'Flux Kontext Pro'")
     assert "seedream/4.5-text-to-image" in rec.texts()
+
+
+def _uploads_as_placeholders(body: Any, urls: list[str]) -> Any:
+    """``body`` with each uploaded URL replaced by its ``kie-upload://N`` placeholder (by upload order)."""
+    text = json.dumps(body)
+    for index, url in enumerate(urls):
+        text = text.replace(json.dumps(url)[1:-1], f"kie-upload://{index}")
+    return json.loads(text)
+
+
+def test_dry_run_bodies_are_exactly_what_the_same_cell_sends(
+    shell: Shell, project: Path, fast_sandbox: Any
+) -> None:
+    """Several models, n above a model's batch size and a local input: the dry run shows every body sent."""
+    from PIL import Image
+
+    ip, rec = shell
+    Image.new("RGB", (300, 200), (20, 120, 200)).save(project / "ref.png")
+    line = "4o Image, Seedream 4.5 -n 3 --ratio 3:2 --image ref.png --seed 7"
+    _cell(ip, line + " --dry-run", "the same harbour at night")
+    planned = [out["metadata"]["kie_widgets"]["bodies"] for out in rec.current()]
+    assert [len(bodies) for bodies in planned] == [2, 3]  # 4o: 2 + 1 images; Seedream: one each
+    assert fast_sandbox.requests == []
+
+    _cell(ip, line + " --force", "the same harbour at night")
+    uploads = [r for r in fast_sandbox.requests if "upload" in r.path]
+    urls = sorted({u for r in fast_sandbox.requests for u in _urls(r.json)})
+    sent = [r.json for r in fast_sandbox.requests if r.method == "POST" and "upload" not in r.path]
+    assert uploads
+    shown = [body for bodies in planned for body in bodies]
+    sent_shown = [_uploads_as_placeholders(body, urls) for body in sent]
+    assert sorted(map(json.dumps, sent_shown)) == sorted(map(json.dumps, shown))
+
+
+def _urls(body: Any) -> list[str]:
+    if isinstance(body, dict):
+        return [u for v in body.values() for u in _urls(v)]
+    if isinstance(body, list):
+        return [u for v in body for u in _urls(v)]
+    return [body] if isinstance(body, str) and body.startswith("http") else []

@@ -6,7 +6,6 @@ import json
 from typing import Any
 
 import pytest
-from conftest import wait_until
 from PIL import Image
 
 from kie_widgets.catalog import parameters
@@ -18,7 +17,7 @@ def _creates(sandbox: Any) -> list[Any]:
     return [r for r in sandbox.requests if r.path in CREATE_ROUTES]
 
 
-def _run_to_end(studio: Any, run: Any) -> list[Any]:
+def _run_to_end(studio: Any, run: Any, wait_until: Any) -> list[Any]:
     assets = run.result(timeout=30)
     # Each tile learns its end from its own event, delivered on the session's thread.
     wait_until(lambda: getattr(run, "_studio_shown", False))
@@ -158,11 +157,11 @@ def test_the_budget_stops_generate_before_anything_is_sent(studio: Any, sandbox:
 # ---- generating, keeping, following up --------------------------------------------------------
 
 
-def test_generate_keep_upscale_restore_round_trip(studio: Any, sandbox: Any) -> None:
+def test_generate_keep_upscale_restore_round_trip(studio: Any, wait_until: Any, sandbox: Any) -> None:
     """Two models side by side, keep one, upscale it, restore its settings; all recorded with the cell."""
     studio.form.set(models=["Imagen 4", "Seedream 4.5"], prompt="A lighthouse at dusk", aspect_ratio="16:9")
     run = studio.generate()
-    assets = _run_to_end(studio, run)
+    assets = _run_to_end(studio, run, wait_until)
     assert [a.model for a in assets] == ["Imagen 4", "Seedream 4.5"]  # request order
     assert len(studio.runs.tiles) == 2
     assert all(t.image.value for t in studio.runs.tiles)
@@ -176,7 +175,7 @@ def test_generate_keep_upscale_restore_round_trip(studio: Any, sandbox: Any) -> 
     studio.gallery.refresh()
     studio.gallery.select(assets[0].id)
     studio.gallery.buttons["Upscale"].click()
-    (big,) = _run_to_end(studio, studio.last_run)
+    (big,) = _run_to_end(studio, studio.last_run, wait_until)
     entry = studio.session.manifest.get(big.id)
     assert entry["kie"]["operation"] == "upscale"
     assert entry["kie"]["parents"] == [assets[0].id]
@@ -194,7 +193,9 @@ def test_generate_keep_upscale_restore_round_trip(studio: Any, sandbox: Any) -> 
     assert len(_creates(sandbox)) == 3
 
 
-def test_stop_waiting_leaves_the_task_journaled_for_resume(studio: Any, sandbox: Any) -> None:
+def test_stop_waiting_leaves_the_task_journaled_for_resume(
+    studio: Any, wait_until: Any, sandbox: Any
+) -> None:
     """ "Stop waiting" ends the tile's wait; the task stays pending and Resume collects it."""
     sandbox.config.generating = 3.0
     studio.form.set(models=["Imagen 4"], prompt="a slow one")
@@ -211,21 +212,21 @@ def test_stop_waiting_leaves_the_task_journaled_for_resume(studio: Any, sandbox:
     assert len(_creates(sandbox)) == 1
 
 
-def test_a_sweep_lays_out_one_take_per_value_with_a_legend(studio: Any) -> None:
+def test_a_sweep_lays_out_one_take_per_value_with_a_legend(studio: Any, wait_until: Any) -> None:
     """A sweep over the seed makes one tile per value, each labelled with its value."""
     studio.form.set(models=["Imagen 4"], prompt="a fox")
     run = studio.sweep("seed", [1, 2, 3])
-    _run_to_end(studio, run)
+    _run_to_end(studio, run, wait_until)
     legends = [t.title.value for t in studio.runs.tiles]
     assert [any(f"seed = {v}" in text for text in legends) for v in (1, 2, 3)] == [True] * 3
     seeds = [p.body["input"]["seed"] for p in run.plans]
     assert seeds == ["1", "2", "3"]
 
 
-def test_recipe_diff_names_what_differs_between_two_takes(studio: Any) -> None:
+def test_recipe_diff_names_what_differs_between_two_takes(studio: Any, wait_until: Any) -> None:
     """Selecting two takes and "Diff recipes" shows the fields that differ."""
     studio.form.set(models=["Imagen 4"], prompt="a fox")
-    a, b = _run_to_end(studio, studio.sweep("seed", [5, 6]))
+    a, b = _run_to_end(studio, studio.sweep("seed", [5, 6]), wait_until)
     studio.gallery.refresh()
     studio.gallery.select(a.id)
     studio.gallery.select(b.id)
@@ -234,19 +235,21 @@ def test_recipe_diff_names_what_differs_between_two_takes(studio: Any) -> None:
     assert "prompt" not in studio.gallery.diff_html().split("<tr>")[2]
 
 
-def test_copy_as_cell_gives_the_equivalent_magic_cell(studio: Any) -> None:
+def test_copy_as_cell_gives_the_equivalent_magic_cell(studio: Any, wait_until: Any) -> None:
     """ "Copy as cell" writes a %%kie_image cell with the model, options and the prompt."""
     studio.form.set(models=["Imagen 4"], prompt="a fox in snow", aspect_ratio="16:9")
-    (asset,) = _run_to_end(studio, studio.generate())
+    (asset,) = _run_to_end(studio, studio.generate(), wait_until)
     text = studio.copy_as_cell(asset.id)
     assert text.splitlines()[0].startswith("%%kie_image Imagen 4 --ratio 16:9")
     assert text.splitlines()[1] == "a fox in snow"
 
 
-def test_edit_opens_the_mask_editor_and_its_mask_goes_into_the_request(studio: Any, sandbox: Any) -> None:
+def test_edit_opens_the_mask_editor_and_its_mask_goes_into_the_request(
+    studio: Any, wait_until: Any, sandbox: Any
+) -> None:
     """ "Edit" loads the asset as input and opens the editor; an applied mask is sent with the edit."""
     studio.form.set(models=["Imagen 4"], prompt="a fox")
-    (asset,) = _run_to_end(studio, studio.generate())
+    (asset,) = _run_to_end(studio, studio.generate(), wait_until)
     studio.gallery.refresh()
     studio.gallery.select(asset.id)
     studio.gallery.buttons["Edit"].click()
@@ -262,13 +265,15 @@ def test_edit_opens_the_mask_editor_and_its_mask_goes_into_the_request(studio: A
     mask_model = resolve(default_model("masked-edit")).display_name
     assert studio.form.models.value == (mask_model,)  # Imagen 4 takes no mask
     studio.form.set(models=["4o Image"], prompt="add a window")
-    (edited,) = _run_to_end(studio, studio.generate())
+    (edited,) = _run_to_end(studio, studio.generate(), wait_until)
     body = _creates(sandbox)[-1].json
     assert body["maskUrl"].startswith("http")
     assert studio.session.manifest.get(edited.id)["kie"]["parents"] == [asset.id]
 
 
-def test_storyboard_rows_come_from_scenes_md_and_the_manifest(studio: Any, project: Any) -> None:
+def test_storyboard_rows_come_from_scenes_md_and_the_manifest(
+    studio: Any, wait_until: Any, project: Any
+) -> None:
     """SCENES.md's scenes are rows; "Generate missing" shows the cost, then makes one take per scene."""
     (project / "SCENES.md").write_text(
         "# Story\n\n## Scene 1: Harbour\nA harbour at dawn, fishing boats.\n\n## Scene 2: Storm\nWaves.\n"
