@@ -15,6 +15,7 @@ import ipywidgets as w
 from kie_widgets.catalog import NEGATIVE_PRESETS, PromptFormula, parameters, recommend, resolve
 from kie_widgets.catalog import models as catalog_models
 from kie_widgets.widgets._inputs import InputList
+from kie_widgets.widgets._util import replace_children
 
 # Fields the shared controls (or the inputs row) already cover; never repeated per model.
 _SHARED = {
@@ -293,7 +294,7 @@ class Form(w.VBox):
             self._own[model] = controls
             if controls:
                 sections.append(w.VBox([w.HTML(f"<b>{_esc(model)}</b>"), *controls.values()]))
-        self.own_box.children = sections
+        replace_children(self.own_box, sections)
 
     def _own_changed(self, model: str, name: str, default: Any) -> Callable[[Any], None]:
         def changed(change: Any) -> None:

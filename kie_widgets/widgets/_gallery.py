@@ -16,6 +16,7 @@ import ipywidgets as w
 
 from kie_widgets.session import batch_of
 from kie_widgets.widgets._tiles import set_thumbnail
+from kie_widgets.widgets._util import replace_children
 
 if TYPE_CHECKING:
     from kie_widgets.session import Session
@@ -185,7 +186,7 @@ class Gallery(w.VBox):
         cards = []
         for entry in shown:
             cards.append(self._card(entry))
-        self.grid.children = tuple(cards)
+        replace_children(self.grid, cards)
         pages = max(1, -(-len(self.entries) // PAGE_SIZE))
         self.info.value = f"page {self.page + 1} of {pages} · {len(self.entries)} image(s)"
         self.previous.disabled = self.page == 0

@@ -14,6 +14,8 @@ from typing import Any
 
 import ipywidgets as w
 
+from kie_widgets.widgets._util import replace_children
+
 # FileUpload travels over the widget websocket, which drops messages above about 10 MB
 # (ipywidgets#2522); warn well before that and point to the file chooser.
 UPLOAD_WARN_BYTES = 8 * 1024 * 1024
@@ -98,7 +100,7 @@ class InputList(w.VBox):
             self.set_sources([*self.sources, *added])
 
     def _draw(self) -> None:
-        self.chips.children = tuple(self._chip(i, s) for i, s in enumerate(self.sources))
+        replace_children(self.chips, (self._chip(i, s) for i, s in enumerate(self.sources)))
 
     def _chip(self, index: int, source: Any) -> w.Widget:
         label = f"upload {index + 1} ({len(source) // 1024} KB)" if isinstance(source, bytes) else str(source)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as w
 
 from kie_widgets.widgets._tiles import set_thumbnail
+from kie_widgets.widgets._util import replace_children
 
 if TYPE_CHECKING:
     from kie_widgets.session import Session
@@ -115,7 +116,7 @@ class Storyboard(w.VBox):
         numbers = sorted(set(from_file) | set(takes) | set(pending))
         self.scenes = [from_file.get(n, Scene(n)) for n in numbers]
         self._takes, self._pending = takes, pending
-        self.rows.children = tuple(self._row(s) for s in self.scenes)
+        replace_children(self.rows, (self._row(s) for s in self.scenes))
         self.summary.value = f"{len(self.scenes)} scene(s), {len(self.missing)} without a take"
 
     @property

@@ -21,6 +21,7 @@ from kie_widgets.widgets._gallery import Gallery, cell_text
 from kie_widgets.widgets._hotkey import Hotkey
 from kie_widgets.widgets._storyboard import Scene, Storyboard
 from kie_widgets.widgets._tiles import RunArea, RunTile, on_events
+from kie_widgets.widgets._util import replace_children
 
 if TYPE_CHECKING:
     from kie_widgets.catalog import Plan
@@ -210,13 +211,18 @@ class Studio(w.VBox):
 
     def sweep(self, field: str, values: list[Any]) -> Run:
         """The form's request once per value of ``field``, laid out side by side with a legend."""
+        from kie_widgets.catalog import resolve
+
         requests, legends = [], []
         for request in self.form.values:
+            spec = resolve(request["model"], has_image=bool(request.get("images")))
+            if not (spec.supports(field) or field in spec.field_names):
+                continue  # a model without the field would make the same picture for every value
             for value in values:
                 requests.append({**request, field: value})
                 legends.append(f"{request['model']} · {field} = {value}")
         if not requests:
-            raise KieError("pick a model first", hint="Nothing was sent.")
+            raise KieError(f"none of the picked models takes {field!r}", hint="Nothing was sent.")
         plans = self.session.plan(requests)
         return self._submit(plans, operation=None, heading=f"sweep of {field}", legends=legends)
 
@@ -346,12 +352,12 @@ class Studio(w.VBox):
         editor = MaskEditor(asset_id)
         editor.on_apply(lambda ed: self.form.use_painted_mask(ed.mask))
         close = w.Button(description="Close editor", tooltip="Keep the form's input, drop the editor")
-        close.on_click(lambda _b: setattr(self.edit_panel, "children", ()))
+        close.on_click(lambda _b: replace_children(self.edit_panel, ()))
         hint = w.HTML(
             f"<b>Edit {html.escape(asset_id)}</b>: paint where it should change and press Apply; "
             "the mask goes into the form. Without a mask the whole image is edited as the prompt says."
         )
-        self.edit_panel.children = (hint, editor, close)
+        replace_children(self.edit_panel, (hint, editor, close))
         return editor
 
     def _keep(self, asset_id: str) -> None:

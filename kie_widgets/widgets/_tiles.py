@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 
+from kie_widgets.widgets._util import replace_children
+
 if TYPE_CHECKING:
     from kie_widgets.assets import Asset
     from kie_widgets.session import TaskEvent, TaskHandle
@@ -31,6 +33,8 @@ STATE_ICON = {
     "stopped waiting": "◷",
 }
 TILE_SIDE = 192
+#: Tiles kept in the run area; older runs are in the gallery.
+MAX_TILES = 24
 
 
 def thumbnail_widget(asset: Asset | None, side: int = TILE_SIDE) -> w.Image:
@@ -122,8 +126,9 @@ class RunArea(w.VBox):
 
     def show(self, tiles: list[RunTile], heading: str) -> None:
         """Put ``tiles`` first (one run's tasks side by side)."""
-        self.tiles = tiles + self.tiles
-        self.grid.children = tuple(self.tiles)
+        # Older tiles leave (their images are in the gallery): the saved widget state stays small.
+        self.tiles = (tiles + self.tiles)[: max(MAX_TILES, len(tiles))]
+        replace_children(self.grid, self.tiles)
         self.heading.value = f"<b>{html.escape(heading)}</b>"
 
 

@@ -138,22 +138,44 @@ def test_no_wait_fills_in_the_cell_that_asked(kernel: Any) -> None:
     assert not [m for m in later if m["msg_type"] == "display_data"], "nothing new lands in another cell"
 
 
-def test_quickstart_runs_headless_without_a_key(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """nbclient runs notebooks/quickstart.ipynb top to bottom against the sandbox, and outputs stay small."""
+def _execute(name: str, project: Path) -> Any:
+    """Run ``notebooks/<name>`` headless in ``project``; no cell may fail, no inline image be large."""
     import nbformat
     from nbclient import NotebookClient
 
-    nb = nbformat.read(REPO / "notebooks" / "quickstart.ipynb", as_version=4)
+    nb = nbformat.read(REPO / "notebooks" / name, as_version=4)
     NotebookClient(
         nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(project)}}
     ).execute()
-    text = json.dumps(nb)
-    assert "OFFLINE SANDBOX" in text
     for cell in nb.cells:
         for output in cell.get("outputs", []):
-            assert output["output_type"] != "error"
+            assert output["output_type"] != "error", output
             for mime in ("image/png", "image/jpeg"):
                 assert len(output.get("data", {}).get(mime, "")) <= 150_000
+    return nb
+
+
+def test_studio_tour_runs_headless_and_leaves_plain_outputs(project: Path) -> None:
+    """nbclient runs notebooks/studio.ipynb: the widgets build, their results are also plain outputs."""
+    nb = _execute("studio.ipynb", project)
+    outputs = [o for c in nb.cells for o in c.get("outputs", [])]
+    views = [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    assert len(views) >= 3  # the Studio, the mask editor, the storyboard
+    plain = [o["data"]["text/html"] for o in outputs if "data:image/" in o.get("data", {}).get("text/html", "")]
+    assert plain, "a notebook opened without a kernel still shows the Studio's results"
+    state = json.dumps(nb.metadata["widgets"])
+    assert len(state) < 1_500_000  # bounded: tiles and gallery pages are capped, replaced widgets closed
+    manifest = json.loads((project / "assets" / "manifest.json").read_text())
+    images = [a for a in manifest["assets"] if a.get("type") == "image"]
+    assert any(a["kie"].get("kept") for a in images)
+    assert {"generate", "upscale", "edit", "composite"} <= {a["kie"]["operation"] for a in images}
+    assert {1, 2} <= {a.get("scene_id") for a in images}
+
+
+def test_quickstart_runs_headless_without_a_key(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """nbclient runs notebooks/quickstart.ipynb top to bottom against the sandbox, and outputs stay small."""
+    nb = _execute("quickstart.ipynb", project)
+    assert "OFFLINE SANDBOX" in json.dumps(nb)
     manifest = json.loads((project / "assets" / "manifest.json").read_text())
     images = [a for a in manifest["assets"] if a.get("type") == "image"]
     operations = {a["kie"]["operation"] for a in images}

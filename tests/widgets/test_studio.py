@@ -203,7 +203,7 @@ def test_stop_waiting_leaves_the_task_journaled_for_resume(
     wait_until(lambda: run.handles[0].task_id is not None)
     studio.runs.tiles[0].stop.click()
     wait_until(lambda: run.handles[0].state == "stopped waiting")
-    assert "resume" in studio.runs.tiles[0].state.value
+    wait_until(lambda: "resume" in studio.runs.tiles[0].state.value)  # the tile hears it on its thread
     assert [r["task_id"] for r in studio.session.pending()] == [run.handles[0].task_id]
     future = studio.resume()
     assert future is not None
