@@ -254,7 +254,7 @@ class KieUncertainRepeatError(KieError):
 
     hint = (
         "Check https://kie.ai/logs and run resume() (%kie_image resume) to see the record; then "
-        "dismiss it (manifest.journal_dismiss(id)) or send anyway with force=True (--force)."
+        "dismiss it (current_session().dismiss(id)) or send anyway with force=True (--force)."
     )
 
     def __init__(self, message: str, *, journal_ids: Sequence[str] = (), hint: str | None = None) -> None:

@@ -196,7 +196,7 @@ def what_to_check(record: Mapping[str, Any]) -> str:
     return (
         f"{record.get('model')}{shown}, sent {record.get('created_at')} (journal {record.get('journal_id')}, "
         f"recipe {str(record.get('recipe') or '?')[:12]}): kie may have made and charged this task. Look for "
-        "it at https://kie.ai/logs; then dismiss the record (manifest.journal_dismiss(id)) or, if kie has "
+        "it at https://kie.ai/logs; then dismiss the record (current_session().dismiss(id)) or, if kie has "
         "no such task, send the request again (force=True, --force)."
     )
 

@@ -347,6 +347,18 @@ class Session:
         (``sending``: the process stopped on the wire; ``uncertain``: no answer came)."""
         return self.manifest.pending()
 
+    def dismiss(self, journal_id: str, reason: str = "") -> None:
+        """Close an open journal record by hand, e.g. an uncertain create after checking kie's logs.
+
+        Once dismissed it no longer blocks the same request and ``resume()`` no longer reports it.
+        """
+        known = {str(r.get("journal_id")) for r in self.pending()} | {
+            str(r.get("task_id")) for r in self.pending() if r.get("task_id")
+        }
+        if journal_id not in known:
+            raise KieValidationError([Problem("journal_id", "is no open journal record", journal_id)])
+        self.manifest.journal_dismiss(journal_id, reason)
+
     def resume(
         self, *, timeout: float | None = None, on_status: Callable[[StatusUpdate], Any] | None = None
     ) -> concurrent.futures.Future[list[Asset]]:
