@@ -309,9 +309,7 @@ class KieClient(InputsMixin, FollowMixin):
         try:
             # A missing key, or one that cannot be a header, is found before anything is written.
             self.api.settings.require_key()
-            await asyncio.to_thread(self.manifest.check_ground)
-            if not force:
-                await asyncio.to_thread(self._refuse_uncertain_repeat, prepared[0])
+            await asyncio.to_thread(self._check_before_paying, prepared[0], force)
         except KieError as exc:
             for emit in emits:
                 emit("failed", label, message=str(exc))
@@ -492,6 +490,15 @@ class KieClient(InputsMixin, FollowMixin):
         if len(entries) < n:
             return None
         return [Asset.from_entry(e, self.manifest, reused=True) for e in entries[-n:]]
+
+    def _check_before_paying(self, prepared: Prepared, force: bool) -> None:
+        """The ground (manifest readable, folders writable), then, unless ``force``, no uncertain repeat.
+
+        One worker-thread call for both: each request pays for it before its first byte is sent.
+        """
+        self.manifest.check_ground()
+        if not force:
+            self._refuse_uncertain_repeat(prepared)
 
     def _refuse_uncertain_repeat(self, prepared: Prepared) -> None:
         """``KieUncertainRepeatError`` if a create of this recipe may have been paid without an answer."""
