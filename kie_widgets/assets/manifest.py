@@ -91,6 +91,8 @@ class Manifest(JournalMixin):
             reuse_item_text=True,
         )
         self._init_journal(self.path, self._lock)  # see ``journal`` for why it is a separate file
+        # (mtime, size) of the manifest and journal when check_ground last found both readable.
+        self._sound_signature: tuple[tuple[int, int] | None, ...] | None = None
 
     def __repr__(self) -> str:
         return f"Manifest({str(self.path)!r})"
@@ -103,8 +105,12 @@ class Manifest(JournalMixin):
         Raises ``KieManifestError`` saying what to do (nothing has been sent yet, so nothing is paid).
         Otherwise each of these would be found only after the create, the wait and the download.
         """
-        self._store.read()
-        self._journal.read()
+        signature = tuple(_file_signature(p) for p in (self.path, self.journal_path))
+        if signature != self._sound_signature:
+            # Parsed only when either file changed since it last read well (10,000 entries take a while).
+            self._store.read()
+            self._journal.read()
+            self._sound_signature = tuple(_file_signature(p) for p in (self.path, self.journal_path))
         for folder in dict.fromkeys((self.path.parent, self.images_dir)):
             probe = folder / f".kie-probe-{secrets.token_hex(4)}.tmp"
             try:
@@ -371,3 +377,12 @@ class Manifest(JournalMixin):
             raise KieValidationError(f"no asset {asset_id!r} in {self.path}")
 
         return json.loads(dumps(self._store.transact(change)))
+
+
+def _file_signature(path: Path) -> tuple[int, int] | None:
+    """(mtime in ns, size) of ``path``, or None when it does not exist."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return (stat.st_mtime_ns, stat.st_size)
