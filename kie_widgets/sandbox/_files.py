@@ -239,8 +239,17 @@ class FileStore:
         size = _images.target_size(
             fields, long_side=long_side, source=source.size if source is not None else None
         )
+        seed = fields.get("seed")
+        if seed is not None:
+            caption += f" · seed {seed}"
         image = _images.render_canvas(
-            size, model=task.model_name, prompt=task.prompt, caption=caption, index=index, source=source
+            size,
+            model=task.model_name,
+            prompt=task.prompt,
+            caption=caption,
+            index=index,
+            source=source,
+            seed=seed,
         )
         if task.mode == "layer-decomposition" and index > 0:
             return _images.remove_background(image)

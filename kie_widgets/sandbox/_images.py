@@ -109,8 +109,11 @@ def render_canvas(
     caption: str,
     index: int = 0,
     source: Image.Image | None = None,
+    seed: object = None,
 ) -> Image.Image:
     """A generated-looking RGB image: gradient and shapes in colours from model+prompt, text drawn in.
+
+    A ``seed`` moves the shapes (as a real model's seed changes the picture, not its subject).
 
     With ``source`` the result is the source fitted to ``size`` and washed with the colour, so an
     edit visibly relates to its input.
@@ -118,7 +121,8 @@ def render_canvas(
     w, h = size
     c1 = colour_for(model, prompt, str(index))
     c2 = colour_for(prompt, model, "second", str(index))
-    digest = hashlib.sha256(f"{model}\n{prompt}\n{index}".encode()).digest()
+    salt = "" if seed is None else f"\nseed={seed}"
+    digest = hashlib.sha256(f"{model}\n{prompt}\n{index}{salt}".encode()).digest()
     turns = (None, Image.Transpose.ROTATE_90, Image.Transpose.ROTATE_180, Image.Transpose.ROTATE_270)
     gradient = Image.linear_gradient("L")
     turn = turns[digest[3] % 4]

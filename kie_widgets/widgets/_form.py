@@ -31,6 +31,8 @@ _SHARED = {
 }
 _WIRE_INPUTS = {"image_urls", "image_url", "input_urls", "filesUrl", "maskUrl", "mask_url", "inputImage"}
 _UNSET = "(model default)"
+#: Labels shown in full rather than cut to ipywidgets' default label width.
+WIDE = {"description_width": "initial"}
 
 
 def model_choices() -> list[tuple[str, str]]:
@@ -62,12 +64,12 @@ class Form(w.VBox):
         self._own: dict[str, dict[str, w.ValueWidget]] = {}
         self._own_values: dict[str, dict[str, Any]] = {}
         self._quiet = False
-        self.search = w.Text(description="Find model", placeholder="name, kie id or alias")
+        self.search = w.Text(description="Find model", placeholder="name, kie id or alias", style=WIDE)
         self.models = w.SelectMultiple(
-            options=self._choices, description="Models", rows=8, layout=w.Layout(width="98%")
+            options=self._choices, description="Models", rows=6, layout=w.Layout(width="98%")
         )
         self.models.tooltip = "Pick one or several models (Ctrl/Cmd-click); several run side by side"
-        self.need = w.Text(description="What do you need?", placeholder="e.g. text in the image")
+        self.need = w.Text(description="What do you need?", placeholder="e.g. text in the image", style=WIDE)
         self.suggestions = w.HTML()
         self.use_suggestions = w.Button(description="Pick suggested", tooltip="Pick the two best matches")
         self.prompt = w.Textarea(
@@ -77,7 +79,9 @@ class Form(w.VBox):
         self.formula = _FormulaBuilder(self.prompt)
         self.n = w.BoundedIntText(1, min=1, max=64, description="Images")
         self.aspect_ratio = w.Dropdown(options=[_UNSET], description="Aspect ratio")
-        self.negative_prompt = w.Textarea(description="Negative prompt", layout=w.Layout(width="98%"))
+        self.negative_prompt = w.Textarea(
+            description="Negative prompt", style=WIDE, layout=w.Layout(width="60%", height="4em")
+        )
         self.presets = w.SelectMultiple(options=sorted(NEGATIVE_PRESETS), description="Presets", rows=3)
         self.seed = w.IntText(0, description="Seed", tooltip="0 picks a random seed on kie's side")
         self.inputs = InputList(self._changed, find_asset)
@@ -86,7 +90,7 @@ class Form(w.VBox):
         self.notice = w.HTML()
         self.own_box = w.VBox()
         self._shared_rows: dict[str, w.Widget] = {
-            "negative_prompt": w.VBox([self.negative_prompt, self.presets]),
+            "negative_prompt": w.HBox([self.negative_prompt, self.presets]),
             "seed": self.seed,
             "mask": self.mask,
         }

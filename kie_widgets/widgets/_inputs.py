@@ -44,7 +44,10 @@ class InputList(w.VBox):
         self._find_asset = find_asset
         self.sources: list[Any] = []
         self.entry = w.Text(
-            description="Add image", placeholder="path, URL or asset id like img-007", continuous_update=False
+            description="Add image",
+            placeholder="path, URL or asset id like img-007",
+            continuous_update=False,
+            style={"description_width": "initial"},
         )
         self.add = w.Button(description="Add", tooltip="Add the image named on the left")
         self.upload = w.FileUpload(accept="image/*", multiple=True, description="Upload")

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as w
 
 from kie_widgets.errors import KieError
-from kie_widgets.widgets._form import Form
+from kie_widgets.widgets._form import WIDE, Form
 from kie_widgets.widgets._gallery import Gallery, cell_text
 from kie_widgets.widgets._hotkey import Hotkey
 from kie_widgets.widgets._storyboard import Scene, Storyboard
@@ -65,7 +65,9 @@ class Studio(w.VBox):
         self.storyboard = Storyboard(
             self.session, submit_missing=self._generate_scenes, estimate_missing=self._estimate_scenes
         )
-        self.sweep_field = w.Text(description="Sweep field", placeholder="e.g. seed or aspect_ratio")
+        self.sweep_field = w.Text(
+            description="Sweep field", placeholder="e.g. seed or aspect_ratio", style=WIDE
+        )
         self.sweep_values = w.Text(description="Values", placeholder="comma-separated, e.g. 1, 2, 3")
         self.sweep_button = w.Button(description="Run sweep", tooltip="One take per value, side by side")
         self.resume_button = w.Button(description="Resume", tooltip="Collect paid tasks not yet downloaded")

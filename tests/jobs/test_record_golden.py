@@ -1,8 +1,8 @@
 """The manifest, sidecars and resume path write exactly the bytes the code before ``AssetRecord`` wrote.
 
 ``golden/`` was written by ``write_golden`` on the code before the typed record existed (its image
-hashes, and the recipe hashes that include an input's hash, were written again once the sandbox
-started drawing a variant mark; the old-format journal is untouched): the same
+hashes and sizes, and the recipe hashes that include an input's hash, were written again when the sandbox
+started drawing variant marks and seeds; the old-format journal is untouched): the same
 requests against the same seeded sandbox, with the clock and the batch ids pinned. The journal file
 in it is that code's (old) format, so resuming from it proves old journals on disk still resume.
 """
