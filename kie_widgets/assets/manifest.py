@@ -17,6 +17,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -24,7 +26,14 @@ from typing import Any
 import filelock
 
 from kie_widgets.assets import naming
-from kie_widgets.assets._store import DEFAULT_LOCK_TIMEOUT, JSONStore, dumps, log
+from kie_widgets.assets._store import (
+    DEFAULT_LOCK_TIMEOUT,
+    JSONStore,
+    KieManifestWarning,
+    describe_os_error,
+    dumps,
+    log,
+)
 from kie_widgets.assets.asset import Asset
 from kie_widgets.assets.images import SavedImage
 from kie_widgets.assets.journal import JournalMixin
@@ -34,15 +43,15 @@ from kie_widgets.assets.schema import (
     EXTRA_KEY,
     MISSING,
     check_json,
+    free_image_id,
     iso_now,
     js_increment,
     latest_unsuperseded,
-    next_image_id,
     scrub,
     validate_manifest,
 )
 from kie_widgets.config import find_project_root
-from kie_widgets.errors import KieValidationError
+from kie_widgets.errors import KieManifestError, KieValidationError
 
 
 class Manifest(JournalMixin):
@@ -82,9 +91,45 @@ class Manifest(JournalMixin):
             reuse_item_text=True,
         )
         self._init_journal(self.path, self._lock)  # see ``journal`` for why it is a separate file
+        # (mtime, size) of the manifest and journal when check_ground last found both readable.
+        self._sound_signature: tuple[tuple[int, int] | None, ...] | None = None
 
     def __repr__(self) -> str:
         return f"Manifest({str(self.path)!r})"
+
+    # -- the ground under a paid request ----------------------------------------------------------
+
+    def check_ground(self) -> None:
+        """Before a request is paid: the manifest and journal read, and every folder they write takes a file.
+
+        Raises ``KieManifestError`` saying what to do (nothing has been sent yet, so nothing is paid).
+        Otherwise each of these would be found only after the create, the wait and the download.
+        """
+        signature = tuple(_file_signature(p) for p in (self.path, self.journal_path))
+        if signature != self._sound_signature:
+            # Parsed only when either file changed since it last read well (10,000 entries take a while).
+            self._store.read()
+            self._journal.read()
+            self._sound_signature = tuple(_file_signature(p) for p in (self.path, self.journal_path))
+        for folder in dict.fromkeys((self.path.parent, self.images_dir)):
+            probe = folder / f".kie-probe-{secrets.token_hex(4)}.tmp"
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+                fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+                try:
+                    os.write(fd, b"k")
+                finally:
+                    os.close(fd)
+                os.unlink(probe)
+            except OSError as exc:
+                with contextlib.suppress(OSError):
+                    os.unlink(probe)
+                raise KieManifestError(
+                    f"Cannot write in {folder} ({describe_os_error(exc)}), where results are saved; "
+                    "nothing was sent, so nothing was paid.",
+                    hint="Make the assets folder writable (or free space), or point the manifest "
+                    "elsewhere, then run again.",
+                ) from exc
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -142,6 +187,14 @@ class Manifest(JournalMixin):
 
     # -- writing ---------------------------------------------------------------------------------
 
+    @staticmethod
+    def _free_id(assets: list[Any]) -> str:
+        entry_id, warning = free_image_id(assets)
+        if warning is not None:
+            log.warning(warning)
+            warnings.warn(warning, KieManifestWarning, stacklevel=4)
+        return entry_id
+
     def _new_entry(
         self,
         assets: list[Any],
@@ -158,7 +211,7 @@ class Manifest(JournalMixin):
         """Build the entry exactly as the Node snippet would and apply its superseding rule."""
         parameters = dict(parameters or {})
         entry: dict[str, Any] = {
-            "id": entry_id or next_image_id(assets),
+            "id": entry_id or self._free_id(assets),
             "type": "image",
             "filename": filename,
             "prompt": prompt,
@@ -264,7 +317,7 @@ class Manifest(JournalMixin):
         with self._store.locked():
             document = self._store._read_locked()
             assets = document["assets"]
-            entry_id = next_image_id(assets)
+            entry_id = self._free_id(assets)
             prev = latest_unsuperseded(assets, prompt, model)
             version = js_increment(prev.get("version", MISSING)) if prev is not None else 1
             relative = naming.render(
@@ -324,3 +377,12 @@ class Manifest(JournalMixin):
             raise KieValidationError(f"no asset {asset_id!r} in {self.path}")
 
         return json.loads(dumps(self._store.transact(change)))
+
+
+def _file_signature(path: Path) -> tuple[int, int] | None:
+    """(mtime in ns, size) of ``path``, or None when it does not exist."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return (stat.st_mtime_ns, stat.st_size)

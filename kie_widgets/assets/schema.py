@@ -64,6 +64,27 @@ def next_image_id(assets: Sequence[Any]) -> str:
     return f"img-{image_count(assets) + 1:03d}"
 
 
+def free_image_id(assets: Sequence[Any]) -> tuple[str, str | None]:
+    """The id for the next image, and a warning when the snippet's id is already taken.
+
+    The snippet's rule (``next_image_id``) wherever it gives a fresh id, so its own files and ours
+    agree; where another writer's entries (say, one without ``type``) make it repeat an id already
+    in the file, the next free number instead, since a repeated id would make two images one.
+    """
+    wanted = next_image_id(assets)
+    taken = {str(a.get("id")) for a in assets if isinstance(a, dict) and a.get("id") is not None}
+    if wanted not in taken:
+        return wanted, None
+    number = image_count(assets) + 1
+    while f"img-{number:03d}" in taken:
+        number += 1
+    chosen = f"img-{number:03d}"
+    return chosen, (
+        f"The manifest's image count gives {wanted}, which another entry already uses (an entry without "
+        f'"type": "image"?); the new image is {chosen} instead.'
+    )
+
+
 def latest_unsuperseded(assets: Sequence[Any], prompt: Any, model: Any) -> dict[str, Any] | None:
     """The entry a new one with this prompt and model supersedes (the snippet's ``prev``), or None."""
     for a in reversed(assets):
@@ -107,6 +128,7 @@ __all__ = [
     "EXTRA_KEY",
     "MISSING",
     "check_json",
+    "free_image_id",
     "image_count",
     "iso_now",
     "js_increment",
