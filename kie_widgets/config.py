@@ -16,6 +16,9 @@ from kie_widgets.errors import KieConfigError
 
 DEFAULT_BASE_URL = "https://api.kie.ai"
 DEFAULT_UPLOAD_URL = "https://kieai.redpandaai.co"
+#: The most images one request (one ``n``) may ask for unless ``KIE_MAX_IMAGES`` allows more: a typo
+#: like ``n=2000`` would otherwise start spending at once.
+DEFAULT_MAX_IMAGES = 64
 #: The key the in-process sandbox accepts; it is not a secret and works nowhere else.
 SANDBOX_API_KEY = "sandbox-key"
 
@@ -34,6 +37,23 @@ class Secret:
     def reveal(self) -> str:
         """The real value, for the one place that needs it (the Authorization header)."""
         return self._value
+
+    def header_problem(self) -> str | None:
+        """Why this value cannot be an HTTP header (a newline, a space, non-ASCII), or ``None``."""
+        for char in self._value:
+            if not 0x21 <= ord(char) <= 0x7E:
+                name = {"\n": "a newline", "\r": "a carriage return", "\t": "a tab", " ": "a space"}.get(char)
+                return name or f"the character U+{ord(char):04X}"
+        return None if self._value else "nothing (it is empty)"
+
+    def scrub(self, text: str) -> str:
+        """``text`` with this value, and every line of it, replaced by its masked form."""
+        if not self._value:
+            return text
+        pieces = {self._value, repr(self._value)[1:-1], *(p for p in self._value.splitlines() if len(p) >= 6)}
+        for piece in sorted(pieces, key=len, reverse=True):
+            text = text.replace(piece, self.masked())
+        return text
 
     def masked(self) -> str:
         """A hint at which key this is (its last 4 characters) that is safe to show."""
@@ -96,6 +116,8 @@ class Settings:
     upload_url: str = DEFAULT_UPLOAD_URL
     sandbox: bool = False
     project_root: Path = field(default_factory=Path.cwd)
+    #: The per-request cap on ``n`` (``KIE_MAX_IMAGES``).
+    max_images: int = DEFAULT_MAX_IMAGES
 
     @property
     def assets_dir(self) -> Path:
@@ -111,6 +133,14 @@ class Settings:
                     "Set KIE_API_KEY in the environment or in a .env file in the project root "
                     "(get one at https://kie.ai/api-key), or set KIE_SANDBOX=1 to use the offline sandbox."
                 ),
+            )
+        problem = self.api_key.header_problem()
+        if problem is not None:
+            raise KieConfigError(
+                f"The kie.ai API key {self.api_key.masked()} (from {self.key_source}) contains {problem}, "
+                "which cannot be sent in an HTTP header; nothing was sent.",
+                hint="Copy the key again from https://kie.ai/api-key (a stray line break or space "
+                "often comes along) and set KIE_API_KEY to exactly that.",
             )
         return self.api_key
 
@@ -145,6 +175,15 @@ def load_settings(
         key = Secret(raw.strip()) if raw else None
     if use_sandbox and key is None:
         key, source = Secret(SANDBOX_API_KEY), "sandbox"
+    cap_text = pick("KIE_MAX_IMAGES")[0]
+    max_images = DEFAULT_MAX_IMAGES
+    if cap_text is not None:
+        if not cap_text.strip().isdigit() or int(cap_text) < 1:
+            raise KieConfigError(
+                f"KIE_MAX_IMAGES is {cap_text!r}; it must be a whole number of at least 1.",
+                hint=f"Unset it for the default of {DEFAULT_MAX_IMAGES}.",
+            )
+        max_images = int(cap_text)
     return Settings(
         api_key=key,
         key_source=source,
@@ -152,11 +191,13 @@ def load_settings(
         upload_url=(upload_url or pick("KIE_UPLOAD_URL")[0] or DEFAULT_UPLOAD_URL).rstrip("/"),
         sandbox=use_sandbox,
         project_root=root,
+        max_images=max_images,
     )
 
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "DEFAULT_MAX_IMAGES",
     "DEFAULT_UPLOAD_URL",
     "SANDBOX_API_KEY",
     "Secret",

@@ -19,8 +19,10 @@
     │   └── KieTaskFailedError       the task ran and failed (fail state, 501, 408)
     ├── KieTransportError            the network failed; the request surely did not arrive
     ├── KieSubmitUncertainError      a create may or may not have reached kie; never resent silently
+    ├── KieUncertainRepeatError      the same request's earlier create is uncertain; refused without force
     ├── KieWaitTimeoutError          we stopped waiting; the task is still pending, not failed
     ├── KieImageError                a download is not an image we accept (type, size, bomb)
+    ├── KieUnknownImageError         no recipe is known for an image (also a LookupError)
     ├── KieManifestError             the manifest cannot be read, locked or written
     │   └── KieManifestLockError     the manifest lock was not acquired in time
     └── KieBatchError                some requests of a fan-out failed; the rest succeeded
@@ -247,6 +249,19 @@ class KieSubmitUncertainError(KieError):
         super().__init__(message, hint=hint)
 
 
+class KieUncertainRepeatError(KieError):
+    """A request whose earlier create may have been paid without an answer; not sent again unprompted."""
+
+    hint = (
+        "Check https://kie.ai/logs and run resume() (%kie_image resume) to see the record; then "
+        "dismiss it (current_session().dismiss(id)) or send anyway with force=True (--force)."
+    )
+
+    def __init__(self, message: str, *, journal_ids: Sequence[str] = (), hint: str | None = None) -> None:
+        self.journal_ids = list(journal_ids)
+        super().__init__(message, hint=hint)
+
+
 class KieWaitTimeoutError(KieError):
     """We stopped waiting for a task; it is still pending on kie and in the journal."""
 
@@ -262,6 +277,12 @@ class KieImageError(KieError):
     """A file is not an image we accept: wrong type, truncated, too large or a decompression bomb."""
 
     hint = "The file was not recorded."
+
+
+class KieUnknownImageError(KieError, LookupError):
+    """Nothing we know describes this image: no embedded recipe, no sidecar, no manifest entry."""
+
+    hint = "Pass an asset id (img-003) or a file from assets/images/, or a copy made with export_tagged()."
 
 
 class KieManifestError(KieError):
@@ -303,6 +324,8 @@ __all__ = [
     "KieTaskFailedError",
     "KieTransportError",
     "KieUnavailableError",
+    "KieUncertainRepeatError",
+    "KieUnknownImageError",
     "KieUsageCapError",
     "KieValidationError",
     "KieWaitTimeoutError",

@@ -21,7 +21,7 @@ import threading
 from collections.abc import Callable, Coroutine, Mapping
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from kie_widgets.jobs import KieClient
+from kie_widgets.jobs import Budget, KieClient
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -58,6 +58,7 @@ class _LoopThread:
         async with self._client_lock:
             if self._client is None:
                 client = KieClient(**self._client_kwargs)
+                client.budget = _budget
                 await client.__aenter__()
                 self._client = client
         return self._client
@@ -97,6 +98,16 @@ class _LoopThread:
 _lock = threading.Lock()
 _runner: _LoopThread | None = None
 _client_kwargs: dict[str, Any] = {}
+_budget: Budget | None = None
+
+
+def use_budget(budget: Budget | None) -> None:
+    """Charge ``budget`` for every ``generate()`` of the loop thread's client (the session's budget)."""
+    global _budget
+    _budget = budget
+    runner = _runner
+    if runner is not None and runner.current is not None:
+        runner.current.budget = budget
 
 
 def _get_runner() -> _LoopThread:
@@ -234,4 +245,5 @@ __all__ = [
     "shutdown",
     "submit",
     "upscale",
+    "use_budget",
 ]

@@ -16,6 +16,7 @@ from kie_widgets.assets.images import (
     save_image_bytes,
     save_image_stream,
     sha256_file,
+    validate_image_bytes,
     validate_image_file,
 )
 from kie_widgets.assets.lookup import export_tagged, recipe_from
@@ -47,6 +48,7 @@ __all__ = [
     "sha256_file",
     "thumbnail",
     "thumbnail_png",
+    "validate_image_bytes",
     "validate_image_file",
     "verify",
 ]

@@ -529,6 +529,12 @@ class Change:
                 return pos
         return None
 
+    def id_taken(self, asset_id: str) -> bool:
+        """Whether an entry (as changed so far) has this id, written as text."""
+        if any(str(a.get("id")) == asset_id for a in self.added):
+            return True
+        return bool(self.index.lookup("id", asset_id))  # only a text id reads as "img-..."
+
     def last_with_id(self, asset_id: Any) -> int | None:
         """Position of the last entry with this id, or ``None``."""
         for k in range(len(self.added) - 1, -1, -1):

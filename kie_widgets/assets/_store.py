@@ -99,7 +99,8 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def _describe(exc: OSError) -> str:
+def describe_os_error(exc: OSError) -> str:
+    """A few words for why a file operation failed ("the disk is full", "permission denied")."""
     if exc.errno == errno.ENOSPC:
         return "the disk is full"
     if exc.errno in (errno.EACCES, errno.EPERM):
@@ -158,7 +159,7 @@ class JSONStore:
             return None
         except OSError as exc:
             raise KieManifestError(
-                f"Cannot read the {self.label} {path}: {_describe(exc)}.",
+                f"Cannot read the {self.label} {path}: {describe_os_error(exc)}.",
                 hint="Check the file's permissions.",
             ) from exc
 
@@ -230,7 +231,7 @@ class JSONStore:
         except OSError as exc:
             raise KieManifestError(
                 f"The {self.label} {self.path} is unreadable ({problem}) and could not be set aside: "
-                f"{_describe(exc)}.",
+                f"{describe_os_error(exc)}.",
                 hint="Free space or fix permissions, then try again.",
             ) from exc
         message = (
@@ -260,7 +261,7 @@ class JSONStore:
             ) from exc
         except OSError as exc:
             raise KieManifestError(
-                f"Cannot create the lock file {self.lock.lock_file}: {_describe(exc)}.",
+                f"Cannot create the lock file {self.lock.lock_file}: {describe_os_error(exc)}.",
                 hint="Check that the assets folder is writable.",
             ) from exc
         try:
@@ -307,7 +308,7 @@ class JSONStore:
         except OSError as exc:
             self.invalidate()
             raise KieManifestError(
-                f"Could not write the {self.label} {self.path}: {_describe(exc)}. "
+                f"Could not write the {self.label} {self.path}: {describe_os_error(exc)}. "
                 "The previous version is intact.",
                 hint="Free disk space or fix the folder's permissions, then run the cell again.",
             ) from exc

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import html
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -34,7 +35,8 @@ class Asset:
     prompt: str
     parameters: dict[str, Any]
     task_id: str | None
-    version: int
+    #: The entry's version: a whole number, or another writer's value as written (``"abc1"``).
+    version: int | str
     scene_id: Any
     entry: dict[str, Any] = field(repr=False, compare=False)
     reused: bool = False
@@ -54,9 +56,9 @@ class Asset:
             path=path,
             model=str(entry.get("model") or ""),
             prompt=str(entry.get("prompt") or ""),
-            parameters=dict(entry.get("parameters") or {}),
+            parameters=dict(raw) if isinstance(raw := entry.get("parameters"), Mapping) else {},
             task_id=AssetRecord.from_entry(entry).task_id,
-            version=int(entry.get("version") or 1),
+            version=_version(entry.get("version")),
             scene_id=entry.get("scene_id"),
             entry=entry,
             reused=reused,
@@ -114,3 +116,15 @@ class Asset:
             f'<figcaption style="font-size:smaller">{html.escape(caption)}</figcaption></figure>'
         )
         return {"text/plain": caption, "text/html": figure}
+
+
+def _version(value: Any) -> int | str:
+    """A version as recorded: whole numbers as ints; anything another writer left, as its text."""
+    if isinstance(value, bool) or value is None:
+        return 1
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    text = str(value)
+    return int(text) if text.isdigit() else text

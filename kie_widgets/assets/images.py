@@ -15,6 +15,7 @@ import contextlib
 import functools
 import hashlib
 import os
+import re
 import secrets
 import struct
 import threading
@@ -25,7 +26,7 @@ from typing import BinaryIO
 
 from kie_widgets.assets._preview import shrink
 from kie_widgets.errors import KieImageError
-from kie_widgets.imagetype import JPEG, PNG, WEBP, sniff_image_type
+from kie_widgets.imagetype import GIF, JPEG, PNG, WEBP, sniff_image_type
 
 #: Our default pixel cap (width x height). Pillow's own warning threshold is about 89.5 megapixels;
 #: staying under it means a file Pillow would warn about never reaches Pillow.
@@ -283,10 +284,13 @@ async def save_image_stream(
     max_bytes: int,
     max_pixels: int | None = None,
     preview_side: int | None = None,
+    label: str | None = None,
 ) -> SavedImage:
     """Stream ``chunks`` to a temp file inside ``folder``, hash it, validate it; never hold it in memory.
 
     With ``preview_side``, the validating decode also makes a thumbnail (``SavedImage.preview``).
+    ``label`` (a task id and result index, ``download_label``) goes into the temp name, so a temp file
+    a crash leaves behind still says whose paid result it is (``verify(repair=True)`` records it).
 
     More than ``max_bytes`` bytes, or a file that fails ``validate_image_file``, raises
     ``KieImageError`` and removes the temp file (as does cancellation). The caller moves the result
@@ -294,7 +298,8 @@ async def save_image_stream(
     """
     folder = Path(folder)
     await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
-    temp = folder / f".download-{secrets.token_hex(8)}.part"
+    tag = f"{label}-" if label and _LABEL.fullmatch(label) else ""
+    temp = folder / f".download-{tag}{secrets.token_hex(8)}.part"
     digest = hashlib.sha256()
     total = 0
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
@@ -319,6 +324,11 @@ async def save_image_stream(
             validate_with_preview, temp, max_pixels=max_pixels, preview_side=preview_side
         )
         fmt, width, height, preview = await asyncio.get_running_loop().run_in_executor(_decoder(), check)
+    except KieImageError as exc:
+        with contextlib.suppress(OSError):
+            temp.unlink()
+        # The temp name means nothing to the user (the file is gone): say what was downloaded.
+        raise KieImageError(exc.message.replace(temp.name, "the downloaded file"), hint=exc.hint) from exc
     except BaseException:
         with contextlib.suppress(OSError):
             temp.unlink()
@@ -333,6 +343,28 @@ async def save_image_stream(
         nbytes=total,
         preview=preview,
     )
+
+
+_LABEL = re.compile(r"[A-Za-z0-9_-]+-\d+")
+_LABELLED_TEMP = re.compile(r"\.download-(?P<task>[A-Za-z0-9_-]+)-(?P<index>\d+)-[0-9a-f]{16}\.part")
+
+
+def download_label(task_id: str, index: int) -> str | None:
+    """The temp-name label of result ``index`` of ``task_id`` (None when the id cannot be in a name)."""
+    label = f"{task_id}-{index}"
+    return label if _LABEL.fullmatch(label) else None
+
+
+def parse_download_label(name: str) -> tuple[str, int] | None:
+    """(task id, result index) from a labelled temp file's name, or None."""
+    found = _LABELLED_TEMP.fullmatch(name)
+    return (found["task"], int(found["index"])) if found else None
+
+
+def saved_from_file(path: Path, *, max_pixels: int | None = None) -> SavedImage:
+    """A ``SavedImage`` for a whole, valid image on disk (a leftover temp file), or ``KieImageError``."""
+    fmt, width, height = validate_image_file(path, max_pixels=max_pixels)
+    return SavedImage(path, sha256_file(path), width, height, fmt, EXTENSIONS[fmt], path.stat().st_size)
 
 
 def save_image_bytes(data: bytes, *, folder: Path, max_pixels: int | None = None) -> SavedImage:
@@ -351,6 +383,44 @@ def save_image_bytes(data: bytes, *, folder: Path, max_pixels: int | None = None
             temp.unlink()
         raise
     return SavedImage(temp, hashlib.sha256(data).hexdigest(), width, height, fmt, EXTENSIONS[fmt], len(data))
+
+
+def validate_image_bytes(data: bytes, *, max_pixels: int | None = None) -> tuple[str, int, int]:
+    """``validate_image_file`` for bytes in memory (a request's inputs, before they are uploaded and paid).
+
+    PNG, JPEG and WebP get the full check; a GIF (kie takes it as an input) gets the pixel cap from its
+    header and a full decode. Raises ``KieImageError`` saying what is wrong.
+    """
+    import tempfile
+
+    kind = sniff_image_type(data)
+    if kind == GIF:
+        return _validate_gif(data, DEFAULT_MAX_PIXELS if max_pixels is None else max_pixels)
+    # The file checks seek and reopen; a private temp file keeps one implementation of them.
+    with tempfile.TemporaryDirectory(prefix="kie-input-") as folder:
+        path = Path(folder) / "input image"
+        path.write_bytes(data)
+        return validate_image_file(path, max_pixels=max_pixels)
+
+
+def _validate_gif(data: bytes, cap: int) -> tuple[str, int, int]:
+    import io
+
+    from PIL import Image
+
+    if len(data) < 13:
+        raise KieImageError("The GIF is truncated: its header ends early.")
+    width, height = struct.unpack("<HH", data[6:10])
+    if width <= 0 or height <= 0 or width * height > cap:
+        raise KieImageError(
+            f"The GIF declares {width}x{height} pixels (the cap is {cap:,}); it was not decoded."
+        )
+    try:
+        with Image.open(io.BytesIO(data), formats=["GIF"]) as im:
+            im.load()
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error, Image.DecompressionBombError) as exc:
+        raise KieImageError(f"The GIF is not decodable: {exc}.") from exc
+    return "GIF", width, height
 
 
 def sha256_file(path: Path) -> str:

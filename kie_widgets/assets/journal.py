@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import secrets
 import statistics
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,8 +26,27 @@ from kie_widgets.assets.schema import check_json, iso_now, scrub
 
 # Recent task durations kept per model: enough for a stable median, small enough to read on every start.
 _DURATIONS_KEPT = 20
-JOURNAL_STATES = ("pending", "uncertain", "complete", "failed", "dismissed")
-OPEN_STATES = ("pending", "uncertain")
+#: ``sending``: written before the create leaves, resolved from kie's answer (a crash leaves it so);
+#: ``not sent``: the create surely made no task (refused, or never left); ``given up``: a result that
+#: stayed unusable after several collection attempts.
+JOURNAL_STATES = (
+    "sending",
+    "pending",
+    "uncertain",
+    "complete",
+    "failed",
+    "not sent",
+    "given up",
+    "dismissed",
+)
+OPEN_STATES = ("sending", "pending", "uncertain")
+#: Open records whose create may have been paid while we do not know its task id.
+UNCERTAIN_STATES = ("sending", "uncertain")
+
+
+def new_journal_id(kind: str = "sending") -> str:
+    """A fresh journal id for a record that has no task id (yet)."""
+    return f"{kind}-{datetime.now(timezone.utc):%Y%m%d%H%M%S}-{secrets.token_hex(3)}"
 
 
 def _validate_journal(document: Any) -> str | None:
@@ -117,6 +136,34 @@ class JournalMixin:
     def _journal_change(self, change: Callable[[dict[str, Any]], Any]) -> Any:
         return self._journal.transact(change)
 
+    def journal_sending(self, intents: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
+        """Record the intent to create, before the creates leave: a crash on the wire leaves this trace.
+
+        ``intents`` are ``(journal_id, fields)`` pairs, one per create, written in one transaction;
+        the fields are those of ``journal_submit`` (``family``, ``model_id``, ``model``, ``endpoint``,
+        ``body``, ``recipe``, ``context``).
+        """
+        records = [_task_record(journal_id, None, "sending", **fields) for journal_id, fields in intents]
+        self._journal_change(lambda document: document["tasks"].extend(records))
+
+    def journal_not_sent(self, journal_id: str, reason: str) -> None:
+        """Close a ``sending`` record whose create surely made no task (kie refused it, or it never left)."""
+
+        def change(document: dict[str, Any]) -> None:
+            record = _find_task(document["tasks"], journal_id)
+            if record is not None and record.get("state") == "sending":
+                record.update(state="not sent", reason=str(reason), updated_at=iso_now())
+
+        self._journal_change(change)
+
+    def uncertain_of_recipe(self, recipe: str) -> list[dict[str, Any]]:
+        """Open records of ``recipe`` whose create may have been paid without a task id we know."""
+        return [
+            r
+            for r in self.journal()
+            if r.get("state") in UNCERTAIN_STATES and recipe and r.get("recipe") == recipe
+        ]
+
     def journal_submit(
         self,
         task_id: str,
@@ -128,8 +175,12 @@ class JournalMixin:
         body: Mapping[str, Any],
         recipe: str | None = None,
         context: Mapping[str, Any] | None = None,
+        journal_id: str | None = None,
     ) -> None:
-        """Record a submitted (paid) task as pending, before its first status poll."""
+        """Record a submitted (paid) task as pending, before its first status poll.
+
+        ``journal_id`` names the ``sending`` record written before the create; it is resolved into this one.
+        """
         record = _task_record(
             task_id,
             task_id,
@@ -141,10 +192,13 @@ class JournalMixin:
             body=body,
             recipe=recipe,
             context=context,
+            **({"sent_as": journal_id} if journal_id else {}),
         )
 
         def change(document: dict[str, Any]) -> None:
             existing = _find_task(document["tasks"], task_id)
+            if existing is None and journal_id:
+                existing = _find_task(document["tasks"], journal_id)
             if existing is None:
                 document["tasks"].append(record)
             elif existing.get("state") in OPEN_STATES:
@@ -162,11 +216,16 @@ class JournalMixin:
         body: Mapping[str, Any],
         error: str,
         context: Mapping[str, Any] | None = None,
+        recipe: str | None = None,
+        journal_id: str | None = None,
     ) -> str:
-        """Record a submission whose outcome is unknown (sent, no answer); return its journal id."""
-        journal_id = f"uncertain-{datetime.now(timezone.utc):%Y%m%d%H%M%S}-{secrets.token_hex(3)}"
+        """Record a submission whose outcome is unknown (sent, no answer); return its journal id.
+
+        With ``journal_id`` the ``sending`` record of that create becomes the uncertain one.
+        """
+        new_id = journal_id or new_journal_id("uncertain")
         record = _task_record(
-            journal_id,
+            new_id,
             None,
             "uncertain",
             family=family,
@@ -174,12 +233,20 @@ class JournalMixin:
             model=model,
             endpoint=endpoint,
             body=body,
-            recipe=None,
+            recipe=recipe,
             context=context,
             error=str(error),
         )
-        self._journal_change(lambda document: document["tasks"].append(record))
-        return journal_id
+
+        def change(document: dict[str, Any]) -> None:
+            existing = _find_task(document["tasks"], journal_id) if journal_id else None
+            if existing is None:
+                document["tasks"].append(record)
+            elif existing.get("state") in UNCERTAIN_STATES:
+                existing.update({k: v for k, v in record.items() if k != "created_at"})
+
+        self._journal_change(change)
+        return new_id
 
     def _settle(self, key: str, **fields: Any) -> None:
         def change(document: dict[str, Any]) -> None:
@@ -227,6 +294,27 @@ class JournalMixin:
         """Mark a task failed with kie's code and message (failed tasks are not charged)."""
         self._settle(task_id, state="failed", fail_code=code, fail_message=message)
 
+    def journal_result_failed(self, task_id: str, reason: str, *, limit: int) -> bool:
+        """Count a collection of ``task_id`` whose result was unusable; give it up after ``limit``.
+
+        Returns whether the task is now given up (state ``given up``, with the reason). Until then it
+        stays pending, with the count and the last reason, for ``resume()`` to try again.
+        """
+
+        def change(document: dict[str, Any]) -> bool:
+            record = _find_task(document["tasks"], task_id)
+            if record is None or record.get("state") != "pending":
+                return False
+            attempts = int(record.get("result_attempts") or 0) + 1
+            record.update(result_attempts=attempts, last_error=str(reason), updated_at=iso_now())
+            if attempts >= limit:
+                record.update(state="given up", reason=f"after {attempts} attempts: {reason}")
+                return True
+            return False
+
+        given_up: bool = self._journal_change(change)
+        return given_up
+
     def journal_dismiss(self, journal_id: str, reason: str = "") -> None:
         """Close a pending or uncertain record by hand (for example after checking kie's logs)."""
         self._settle(journal_id, state="dismissed", reason=reason)
@@ -260,4 +348,4 @@ class JournalMixin:
         return result
 
 
-__all__ = ["JOURNAL_STATES", "OPEN_STATES", "JournalMixin"]
+__all__ = ["JOURNAL_STATES", "OPEN_STATES", "UNCERTAIN_STATES", "JournalMixin", "new_journal_id"]

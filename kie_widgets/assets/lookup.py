@@ -1,7 +1,8 @@
 """Finding what is known about an image: in the file itself, its sidecar, or the manifest.
 
 ``recipe_from(path_or_asset_id)`` reads a description back: embedded metadata, then the sidecar, then
-the manifest (by asset id, file name or content hash, so a stripped copy is still recognised).
+the manifest (by asset id, file name, content hash or pixels, so a stripped or re-saved copy is still
+recognised).
 ``export_tagged`` writes a copy of a recorded image with its description embedded. The encoding is
 in ``meta``; this module sits above the manifest store, which ``meta`` must not import.
 """
@@ -13,11 +14,11 @@ import re
 from pathlib import Path
 from typing import Any
 
-from kie_widgets.assets.images import sha256_file
+from kie_widgets.assets.images import DEFAULT_MAX_PIXELS, sha256_file
 from kie_widgets.assets.manifest import Manifest
 from kie_widgets.assets.meta import describe, embedded, parse_xmp, sidecar_path, tagged_bytes
 from kie_widgets.assets.record import AssetRecord
-from kie_widgets.errors import KieValidationError
+from kie_widgets.errors import KieUnknownImageError, KieValidationError
 
 _ASSET_ID_RE = re.compile(r"^[a-z]+-\d+$")
 
@@ -32,7 +33,7 @@ def export_tagged(
     manifest = manifest or Manifest()
     entry = _entry_for(path_or_asset_id, manifest)
     if entry is None:
-        raise KieValidationError(f"{path_or_asset_id!s} is not a recorded asset of {manifest.path}")
+        raise KieUnknownImageError(f"{path_or_asset_id!s} is not a recorded asset of {manifest.path}.")
     source = manifest.resolve_filename(entry.get("filename"))
     if source is None:
         raise KieValidationError(f"the file of {entry.get('id')} ({entry.get('filename')}) is missing")
@@ -59,6 +60,38 @@ def _entry_for(key: str | os.PathLike[str], manifest: Manifest) -> dict[str, Any
         for entry in reversed(manifest.entries):
             if AssetRecord.from_entry(entry).sha256 == digest:
                 return entry
+        return _same_pixels(path, manifest)
+    return None
+
+
+def _same_pixels(path: Path, manifest: Manifest) -> dict[str, Any] | None:
+    """The entry whose image has exactly the pixels of ``path`` (a re-saved copy, metadata stripped).
+
+    Only entries of the same pixel size are decoded, newest first.
+    """
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            size = im.size
+            if size[0] * size[1] > DEFAULT_MAX_PIXELS:
+                return None
+            pixels = im.convert("RGBA").tobytes()
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        return None
+    for entry in reversed(manifest.entries):
+        record = AssetRecord.from_entry(entry)
+        if (record.width, record.height) != size:
+            continue
+        source = manifest.resolve_filename(entry.get("filename"))
+        if source is None:
+            continue
+        try:
+            with Image.open(source) as original:
+                if original.convert("RGBA").tobytes() == pixels:
+                    return entry
+        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+            continue
     return None
 
 
@@ -67,9 +100,10 @@ def recipe_from(
 ) -> dict[str, Any]:
     """How an image was made: asset id, model, prompt, parameters, recipe hash, seed, parents, ...
 
-    Looks in the file itself, then its ``.xmp`` sidecar, then the manifest (by asset id, file name or
-    content hash). ``source`` in the result says which one answered. Raises ``KieValidationError`` when
-    none knows the image.
+    Looks in the file itself (a copy made by ``export_tagged``), then its ``.xmp`` sidecar, then the
+    manifest (by asset id, file name, content hash, or the same pixels for a re-saved copy).
+    ``source`` in the result says which one answered. Raises ``KieUnknownImageError`` when none
+    knows the image.
     """
     text = os.fspath(path_or_asset_id)
     path = Path(text)
@@ -85,8 +119,9 @@ def recipe_from(
     manifest = manifest or Manifest()
     entry = _entry_for(path_or_asset_id, manifest)
     if entry is None:
-        raise KieValidationError(
-            f"no recipe for {text!r}: nothing embedded, no sidecar, and no matching entry in {manifest.path}"
+        raise KieUnknownImageError(
+            f"No recipe is known for {text!r}: it carries no embedded description, has no .xmp "
+            f"sidecar, and matches no entry of {manifest.path} by id, file name, bytes or pixels."
         )
     return {**describe(entry), "source": "manifest"}
 

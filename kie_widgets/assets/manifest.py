@@ -17,8 +17,10 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -45,7 +47,14 @@ from kie_widgets.assets._index import (
     signature_of,
     splice,
 )
-from kie_widgets.assets._store import DEFAULT_LOCK_TIMEOUT, JSONStore, dumps, log
+from kie_widgets.assets._store import (
+    DEFAULT_LOCK_TIMEOUT,
+    JSONStore,
+    KieManifestWarning,
+    describe_os_error,
+    dumps,
+    log,
+)
 from kie_widgets.assets.asset import Asset
 from kie_widgets.assets.images import SavedImage
 from kie_widgets.assets.journal import JournalMixin
@@ -55,6 +64,7 @@ from kie_widgets.assets.schema import (
     EXTRA_KEY,
     MISSING,
     check_json,
+    free_image_id_for,
     iso_now,
     js_increment,
     scrub,
@@ -112,6 +122,8 @@ class Manifest(JournalMixin):
         #: How many times this object wrote manifest.json (tests and benchmarks count writes).
         self.writes = 0
         self._init_journal(self.path, self._lock)  # see ``journal`` for why it is a separate file
+        # (mtime, size) of the journal when check_ground last found it readable.
+        self._sound_journal: tuple[int, int] | None = None
 
     def __repr__(self) -> str:
         return f"Manifest({str(self.path)!r})"
@@ -130,7 +142,7 @@ class Manifest(JournalMixin):
             return None, None
         except OSError as exc:
             raise KieManifestError(
-                f"Cannot read the manifest {self.path}: {store_module._describe(exc)}.",
+                f"Cannot read the manifest {self.path}: {describe_os_error(exc)}.",
                 hint="Check the file's permissions.",
             ) from exc
 
@@ -233,6 +245,39 @@ class Manifest(JournalMixin):
             with self._store.locked(), self._mutex:
                 self._load(locked=True)
         raise KieManifestError(f"The manifest {self.path} kept changing while it was being read.")
+
+    # -- the ground under a paid request ----------------------------------------------------------
+
+    def check_ground(self) -> None:
+        """Before a request is paid: the manifest and journal read, and every folder they write takes a file.
+
+        Raises ``KieManifestError`` saying what to do (nothing has been sent yet, so nothing is paid).
+        Otherwise each of these would be found only after the create, the wait and the download.
+        """
+        self._query(lambda index, _fd: None)  # parsed again only if the file changed (the index)
+        journal = _file_signature(self.journal_path)
+        if journal != self._sound_journal:
+            self._journal.read()
+            self._sound_journal = _file_signature(self.journal_path)
+        for folder in dict.fromkeys((self.path.parent, self.images_dir)):
+            probe = folder / f".kie-probe-{secrets.token_hex(4)}.tmp"
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+                fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+                try:
+                    os.write(fd, b"k")
+                finally:
+                    os.close(fd)
+                os.unlink(probe)
+            except OSError as exc:
+                with contextlib.suppress(OSError):
+                    os.unlink(probe)
+                raise KieManifestError(
+                    f"Cannot write in {folder} ({describe_os_error(exc)}), where results are saved; "
+                    "nothing was sent, so nothing was paid.",
+                    hint="Make the assets folder writable (or free space), or point the manifest "
+                    "elsewhere, then run again.",
+                ) from exc
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -390,6 +435,15 @@ class Manifest(JournalMixin):
             exact = False
         self._index = ManifestIndex.build(data, document, signature_of(st), canonical=True, orjson_ok=exact)
 
+    @staticmethod
+    def _free_id(change: Change) -> str:
+        """The id of the next image (the snippet's, unless another entry already has it: then warned)."""
+        entry_id, warning = free_image_id_for(change.image_count, change.id_taken)
+        if warning is not None:
+            log.warning(warning)
+            warnings.warn(warning, KieManifestWarning, stacklevel=5)
+        return entry_id
+
     def _new_entry(
         self,
         change: Change,
@@ -405,7 +459,7 @@ class Manifest(JournalMixin):
         """Build the entry exactly as the Node snippet would and apply its superseding rule."""
         parameters = dict(parameters or {})
         entry: dict[str, Any] = {
-            "id": entry_id or next_image_id_of(change.image_count),
+            "id": entry_id or self._free_id(change),
             "type": "image",
             "filename": filename,
             "prompt": prompt,
@@ -533,7 +587,7 @@ class Manifest(JournalMixin):
             out = []
             for saved, record, parameters, extra in prepared:
                 prompt, model, scene_id = record.prompt, record.model, record.scene_id
-                entry_id = next_image_id_of(change.image_count)
+                entry_id = self._free_id(change)
                 prev = change.latest_unsuperseded(prompt, model)
                 version = js_increment(change.item(prev).get("version", MISSING)) if prev is not None else 1
                 relative = naming.render(
@@ -643,6 +697,10 @@ def candidates(index: ManifestIndex, criteria: Mapping[str, Any]) -> list[int]:
     return sorted(chosen)
 
 
-def next_image_id_of(image_count: int) -> str:
-    """The id the document's snippet gives the next image when ``image_count`` images exist."""
-    return f"img-{image_count + 1:03d}"
+def _file_signature(path: Path) -> tuple[int, int] | None:
+    """(mtime in ns, size) of ``path``, or None when it does not exist."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return (stat.st_mtime_ns, stat.st_size)

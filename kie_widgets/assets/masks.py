@@ -91,8 +91,8 @@ def image_size(source: Any) -> tuple[int, int] | None:
         if isinstance(source, (str, os.PathLike)) and Path(source).expanduser().is_file():
             _fmt, width, height = check_header(Path(source).expanduser())
             return width, height
-    except (OSError, SyntaxError, ValueError, KieImageError):
-        return None
+    except (OSError, SyntaxError, ValueError, KieImageError, Image.DecompressionBombError):
+        return None  # a bomb is refused with its reason when the inputs are decoded, before upload
     return None
 
 

@@ -64,6 +64,10 @@ class AssetRecord:
     source_url: str | None = field(default=None, metadata=_EXTRA)
     #: One id per generate() call, shared by its variants.
     batch: str | None = field(default=None, metadata=_EXTRA)
+    #: Which request of a submission (a compare's model) and which image of that request, from 0 in
+    #: the order the request asked for them: front ends group and order siblings by these.
+    request: int | None = field(default=None, metadata=_EXTRA)
+    variant: int | None = field(default=None, metadata=_EXTRA)
     #: A raw request: sent as the caller wrote it, nothing validated, the cost unknown.
     unvalidated: bool | None = field(default=None, metadata=_EXTRA)
     #: A layer decomposition's result: its group (the task), its place in it and the group's size.

@@ -7,7 +7,7 @@ truthiness and of ``+``, so the snippet and this package can take turns on the s
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
@@ -64,6 +64,32 @@ def next_image_id(assets: Sequence[Any]) -> str:
     return f"img-{image_count(assets) + 1:03d}"
 
 
+def free_image_id(assets: Sequence[Any]) -> tuple[str, str | None]:
+    """The id for the next image, and a warning when the snippet's id is already taken.
+
+    The snippet's rule (``next_image_id``) wherever it gives a fresh id, so its own files and ours
+    agree; where another writer's entries (say, one without ``type``) make it repeat an id already
+    in the file, the next free number instead, since a repeated id would make two images one.
+    """
+    taken = {str(a.get("id")) for a in assets if isinstance(a, dict) and a.get("id") is not None}
+    return free_image_id_for(image_count(assets), taken.__contains__)
+
+
+def free_image_id_for(images: int, taken: Callable[[str], bool]) -> tuple[str, str | None]:
+    """``free_image_id`` for a manifest of ``images`` image entries whose ids ``taken`` tells."""
+    wanted = f"img-{images + 1:03d}"
+    if not taken(wanted):
+        return wanted, None
+    number = images + 1
+    while taken(f"img-{number:03d}"):
+        number += 1
+    chosen = f"img-{number:03d}"
+    return chosen, (
+        f"The manifest's image count gives {wanted}, which another entry already uses (an entry without "
+        f'"type": "image"?); the new image is {chosen} instead.'
+    )
+
+
 def latest_unsuperseded(assets: Sequence[Any], prompt: Any, model: Any) -> dict[str, Any] | None:
     """The entry a new one with this prompt and model supersedes (the snippet's ``prev``), or None."""
     for a in reversed(assets):
@@ -107,6 +133,8 @@ __all__ = [
     "EXTRA_KEY",
     "MISSING",
     "check_json",
+    "free_image_id",
+    "free_image_id_for",
     "image_count",
     "iso_now",
     "js_increment",

@@ -4,15 +4,18 @@ Reported: entries whose file is missing, image files nobody recorded, files whos
 match the recorded sha256, broken ``superseded_by`` chains, duplicate ids, tasks still pending in the
 journal, and temp files left by killed writers.
 
-``repair=True`` only does what cannot lose information: it deletes our own stale temp files and
-orphaned thumbnails, rewrites missing ``.xmp`` sidecars from the manifest, and re-records unrecorded
-images that carry their own description (sidecar or embedded), e.g. after a foreign writer dropped
-their entries. It never deletes an image, never changes an id and never edits a version chain.
+``repair=True`` only does what cannot lose information: it records a leftover download that is a
+whole image of a journaled task (its temp name says which task and result), moves every other
+leftover temp file aside into ``assets/set-aside/``, deletes orphaned thumbnails, rewrites missing
+``.xmp`` sidecars from the manifest, and re-records unrecorded images that carry their own
+description (sidecar or embedded), e.g. after a foreign writer dropped their entries. It never
+deletes an image or a temp file, never changes an id and never edits a version chain.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import stat
 import time
@@ -24,11 +27,12 @@ from typing import Any
 
 from kie_widgets.assets import meta
 from kie_widgets.assets._store import stale_temp_files
-from kie_widgets.assets.images import EXTENSIONS, sha256_file
+from kie_widgets.assets.images import EXTENSIONS, parse_download_label, saved_from_file, sha256_file
 from kie_widgets.assets.manifest import Manifest
-from kie_widgets.assets.record import CARRIED_KEYS
+from kie_widgets.assets.record import CARRIED_KEYS, AssetRecord
 from kie_widgets.assets.schema import EXTRA_KEY
 from kie_widgets.assets.thumbs import THUMBS_DIRNAME
+from kie_widgets.errors import KieImageError
 
 _IMAGE_SUFFIXES = {*EXTENSIONS.values(), ".jpeg"}
 _DOWNLOAD_TEMP_AGE = 3600.0
@@ -223,11 +227,19 @@ def _image_files(folder: Path) -> list[Path]:
 
 
 def _repair(manifest: Manifest, report: VerifyReport) -> None:
+    tasks = {str(t.get("task_id")): t for t in manifest.journal() if t.get("task_id")}
     for path in list(report.stale_temp_files):
-        with contextlib.suppress(OSError):
-            path.unlink()
-            report.stale_temp_files.remove(path)
-            report.repaired.append(f"deleted the leftover temp file {path.name}")
+        # A leftover download may be a whole paid image (its record failed, the process died).
+        entry = _record_leftover(manifest, path, tasks)
+        if entry is not None:
+            report.repaired.append(f"recorded the leftover download {path.name} as {entry['id']}")
+        else:
+            # Never deleted: what cannot be placed may still be someone's work or money.
+            aside = _set_aside(manifest, path)
+            if aside is None:
+                continue
+            report.repaired.append(f"moved the leftover temp file {path.name} to {aside}")
+        report.stale_temp_files.remove(path)
     thumbs = manifest.images_dir / THUMBS_DIRNAME
     if thumbs.is_dir():
         for thumb in thumbs.iterdir():
@@ -261,3 +273,40 @@ def _repair(manifest: Manifest, report: VerifyReport) -> None:
         )
         report.unrecorded_files.remove(path)
         report.repaired.append(f"re-recorded {path.name} as {entry['id']} from its own description")
+
+
+#: Where ``repair`` moves leftover files it cannot place (beside the manifest, visible).
+SET_ASIDE_DIRNAME = "set-aside"
+
+
+def _record_leftover(
+    manifest: Manifest, path: Path, tasks: dict[str, dict[str, Any]]
+) -> dict[str, Any] | None:
+    """Record a labelled leftover download of a journaled task, if it is a whole image not yet recorded."""
+    label = parse_download_label(path.name)
+    if label is None or label[0] not in tasks:
+        return None
+    task_id, variant = label
+    try:
+        saved = saved_from_file(path)
+    except (KieImageError, OSError):
+        return None
+    for entry in manifest.find(task_id=task_id):
+        known = AssetRecord.from_entry(entry)
+        if known.sha256 == saved.sha256 or known.variant == variant:
+            return None  # recorded already: this temp file is a second copy
+    record = dataclasses.replace(AssetRecord.from_journal(tasks[task_id]), task_id=task_id, variant=variant)
+    return manifest.record_image(saved, record)
+
+
+def _set_aside(manifest: Manifest, path: Path) -> Path | None:
+    folder = manifest.path.parent / SET_ASIDE_DIRNAME
+    target = folder / path.name.lstrip(".")
+    try:
+        folder.mkdir(exist_ok=True)
+        if target.exists():
+            target = target.with_name(f"{target.stem}-{int(time.time())}{target.suffix}")
+        path.replace(target)
+    except OSError:
+        return None
+    return target

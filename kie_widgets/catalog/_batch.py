@@ -14,11 +14,12 @@ import math
 from typing import Any
 
 from kie_widgets.catalog._plan import Plan, plan
+from kie_widgets.config import DEFAULT_MAX_IMAGES
 from kie_widgets.errors import KieValidationError, Problem
 
 #: The most images one request may ask for unless the caller allows more (a typo like n=2000 would
-#: otherwise start spending at once).
-MAX_IMAGES_PER_REQUEST = 64
+#: otherwise start spending at once); ``KIE_MAX_IMAGES`` sets the client's cap.
+MAX_IMAGES_PER_REQUEST = DEFAULT_MAX_IMAGES
 
 
 def plan_request(
@@ -65,7 +66,14 @@ def _image_count(n: Any, max_images: int) -> int:
         raise KieValidationError([Problem("n", "must be a whole number of at least 1", n)])
     if whole > max_images:
         raise KieValidationError(
-            [Problem("n", "asks for more images than one request may", n, f"1 to {max_images}")]
+            [
+                Problem(
+                    "n",
+                    "asks for more images than one request may",
+                    n,
+                    f"1 to {max_images}; KIE_MAX_IMAGES raises the cap",
+                )
+            ]
         )
     return whole
 

@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from kie_widgets.catalog._lint import lint
 from kie_widgets.catalog._names import all_specs, registry, resolve
@@ -57,6 +58,7 @@ UNIFIED = (
 PLACEHOLDER_PREFIX = "kie-upload://"
 _PROBE_PREFIX = "https://upload.invalid/"
 _ASSET_ID = re.compile(r"^img-\d{3,}$")
+_HTTP_SCHEME = re.compile(r"^https?://", re.IGNORECASE)
 # Modes whose output shape is theirs to choose (or is the point of the job): no shape is kept.
 _SHAPE_FREE_MODES = ("reference", "reframe", "upscale", "remove-background", "layer-decomposition")
 _AUTO = ("auto", "match_input_image")
@@ -234,6 +236,7 @@ class _Planner:
         if "callback_url" in raw or "callBackUrl" in raw:
             self.p_callback(raw.get("callback_url", raw.get("callBackUrl")))
         self.extras()
+        self.text_check()
         self.defaults()
         body = self.body()
         self.wire_check(body)
@@ -381,8 +384,8 @@ class _Planner:
         self, source: Any, user_field: str, f: Field | None, *, mask_plan: MaskPlan | None = None
     ) -> str:
         """An http(s) URL as is; anything local becomes an upload placeholder."""
-        if isinstance(source, str) and source.startswith(("http://", "https://")):
-            return source
+        if isinstance(source, str) and _HTTP_SCHEME.match(source.strip()):
+            return self.input_url(source.strip(), user_field)
         asset_id = getattr(source, "id", None)
         if isinstance(asset_id, str) and _ASSET_ID.match(asset_id) and hasattr(source, "path"):
             source = asset_id  # an Asset from an earlier result: refer to it by its manifest id
@@ -393,6 +396,16 @@ class _Planner:
         if kind is not None:
             self.uploads.append(InputRef(placeholder, user_field, source, kind, max_bytes, mimes, mask_plan))
         return placeholder
+
+    def input_url(self, url: str, user_field: str) -> str:
+        """A checked http(s) URL with its scheme in lower case (``HTTPS://`` is a URL, not a path)."""
+        parts = urlsplit(url)
+        if not parts.hostname or any(c.isspace() for c in url):
+            self.problem(
+                user_field, "is not a complete URL (it needs a host)", url, "https://host/path/image.png"
+            )
+            return url
+        return urlunsplit(parts._replace(scheme=parts.scheme.lower()))
 
     def input_kind(
         self, source: Any, user_field: str, max_bytes: int | None, mimes: tuple[str, ...]
@@ -447,6 +460,18 @@ class _Planner:
         )
         return None
 
+    def text_check(self) -> None:
+        """Every text given must be sendable as UTF-8 (a lone surrogate from a broken paste is not)."""
+        for name, value in self.raw.items():
+            bad = _unencodable(value)
+            if bad is not None:
+                self.problem(
+                    name,
+                    f"contains a lone surrogate (U+{ord(bad):04X}) that cannot be sent; retype or remove it",
+                    _clip(value) if isinstance(value, str) else None,
+                    "valid Unicode text",
+                )
+
     # ------------------------------------------------------------- parameters
     def p_prompt(self, value: Any) -> None:
         if not isinstance(value, str):
@@ -455,6 +480,13 @@ class _Planner:
         if "prompt" not in self.spec.wire:
             if value.strip():
                 self.problem("prompt", f"{self.name} takes no prompt", _clip(value), "omit it")
+            return
+        if not value.strip():
+            f = self.wire_field("prompt")
+            if f is not None and f.required:
+                self.problem("prompt", "is empty; describe the image you want", value, "some text")
+                self.bad.add(f.name)
+            # An optional blank prompt says nothing: it is not sent (kie would reject or ignore it).
             return
         self.put("prompt", value)
         self.unified["prompt"] = value
@@ -861,6 +893,24 @@ def _texts(value: Any) -> bool:
     return isinstance(value, str) or (
         isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)
     )
+
+
+def _unencodable(value: Any) -> str | None:
+    """The first character of ``value`` (text, or texts nested in lists and dicts) UTF-8 cannot hold."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            return value[exc.start]
+        return None
+    items = (
+        value.values() if isinstance(value, Mapping) else value if isinstance(value, (list, tuple)) else ()
+    )
+    for item in items:
+        bad = _unencodable(item)
+        if bad is not None:
+            return bad
+    return None
 
 
 def _clip(value: Any) -> Any:

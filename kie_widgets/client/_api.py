@@ -41,6 +41,7 @@ from kie_widgets.clock import Clock, RealClock
 from kie_widgets.config import Secret, Settings
 from kie_widgets.errors import (
     KieAPIError,
+    KieConfigError,
     KieError,
     KieImageError,
     KieInsufficientCreditsError,
@@ -118,6 +119,14 @@ class _BearerAuth(httpx.Auth):
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         """Set the header when the request goes to one of kie's hosts."""
         if self._key is not None and _origin(request.url) in self._origins:
+            problem = self._key.header_problem()
+            if problem is not None:
+                # h11 would refuse the header and quote it, key and all, in its error text.
+                raise KieConfigError(
+                    f"The kie.ai API key {self._key.masked()} contains {problem}, which cannot be "
+                    "sent in an HTTP header; nothing was sent.",
+                    hint="Copy the key again from https://kie.ai/api-key and set KIE_API_KEY to it.",
+                )
             request.headers["Authorization"] = "Bearer " + self._key.reveal()
         yield request
 
@@ -260,6 +269,11 @@ class KieAPI:
     def closed(self) -> bool:
         """Whether ``aclose()`` has run."""
         return self._client.is_closed
+
+    def _scrub(self, text: str) -> str:
+        """Error text from httpx or h11 with every trace of the key masked, before anyone sees it."""
+        key = self.settings.api_key
+        return key.scrub(text) if key is not None else text
 
     def __repr__(self) -> str:
         key = self.settings.api_key.masked() if self.settings.api_key else None
@@ -617,7 +631,7 @@ class KieAPI:
                 follow_redirects=True,
             )
         except httpx.TransportError as exc:
-            failure = _describe(exc)
+            failure = self._scrub(_describe(exc))
         if failure is not None:
             error = KieTransportError(f"Downloading {where} failed ({failure}).", endpoint=where)
             return Retry(error)
@@ -634,7 +648,7 @@ class KieAPI:
         except StopAsyncIteration:
             first = b""
         except httpx.TransportError as exc:
-            failure = _describe(exc)
+            failure = self._scrub(_describe(exc))
         if failure is not None:
             await response.aclose()
             return Retry(_truncated(where, failure))
@@ -650,7 +664,7 @@ class KieAPI:
             async for chunk in chunks:
                 yield chunk
         except httpx.TransportError as exc:
-            failure = _describe(exc)
+            failure = self._scrub(_describe(exc))
         if failure is not None:
             raise _truncated(_safe_url(url), failure)
 
@@ -681,9 +695,9 @@ class KieAPI:
         try:
             response = await self._client.send(request)
         except _UNSENT as exc:
-            failure = _NetFailure(sent=False, what=_describe(exc))
+            failure = _NetFailure(sent=False, what=self._scrub(_describe(exc)))
         except httpx.TransportError as exc:
-            failure = _NetFailure(sent=True, what=_describe(exc))
+            failure = _NetFailure(sent=True, what=self._scrub(_describe(exc)))
         if failure is not None:
             logger.debug("%s %s -> %s", method, endpoint, failure.what)
             return failure

@@ -18,7 +18,10 @@ from kie_widgets.config import Secret, Settings, load_settings
 from kie_widgets.errors import (
     KieBatchError,
     KieError,
+    KieNotFoundError,
     KieSubmitUncertainError,
+    KieTaskFailedError,
+    KieUncertainRepeatError,
     KieValidationError,
     Problem,
 )
@@ -28,9 +31,12 @@ from kie_widgets.jobs._model import (
     Job,
     PollSchedule,
     Prepared,
+    ResumeReport,
     StatusCallback,
     StatusUpdate,
+    check_run_options,
     log,
+    what_to_check,
 )
 
 if TYPE_CHECKING:
@@ -39,6 +45,7 @@ if TYPE_CHECKING:
     from kie_widgets.assets import Asset, Manifest
     from kie_widgets.catalog import Plan
     from kie_widgets.client import KieAPI
+    from kie_widgets.jobs._budget import Budget
 
 
 # The model each convenience method uses when none is given (first one the catalog knows).
@@ -69,6 +76,7 @@ class KieClient(InputsMixin, FollowMixin):
         settings: Settings | None = None,
         schedule: PollSchedule | None = None,
         api: KieAPI | None = None,
+        budget: Budget | None = None,
     ) -> None:
         if settings is None:
             settings = load_settings(api_key=api_key, base_url=base_url, upload_url=upload_url)
@@ -103,6 +111,9 @@ class KieClient(InputsMixin, FollowMixin):
         self._download_sem: asyncio.Semaphore | None = None
         self._uploads: dict[str, tuple[str, float]] = {}
         self.jobs: dict[str, Job] = {}
+        #: The spending limit ``generate()`` (and its twins) charge before sending; ``None``: no limit.
+        #: The runner's client carries the current session's budget (``Session.submit`` charges it itself).
+        self.budget: Budget | None = budget
 
     # ---- lifecycle --------------------------------------------------------------------------
 
@@ -153,6 +164,7 @@ class KieClient(InputsMixin, FollowMixin):
         """The plans that make ``n`` images (``catalog.plan_request``), asset-id inputs checked."""
         from kie_widgets.catalog import plan_request
 
+        params.setdefault("max_images", self.settings.max_images)
         if "source_size" not in params:
             params["source_size"] = self._source_size(params)
         plans = plan_request(model, prompt, **params)
@@ -186,35 +198,53 @@ class KieClient(InputsMixin, FollowMixin):
         timeout: float | None = None,
         on_status: StatusCallback | None = None,
         operation: str | None = None,
+        force: bool = False,
         **params: Any,
     ) -> list[Asset]:
         """Make ``n`` images with ``model`` and return them as recorded ``Asset`` objects.
 
         ``n`` is split into as few requests as the model allows, sent concurrently. If some fail,
-        every success is still downloaded and recorded, and ``KieBatchError`` carries both.
-        ``input={...}`` (or ``raw=True``) sends a kie model id the catalog does not know as written
-        (see ``plan``).
+        every success is still downloaded and recorded, and ``KieBatchError`` carries both. An
+        earlier create of the same recipe whose outcome is unknown refuses the request
+        (``KieUncertainRepeatError``) unless ``force``. ``input={...}`` (or ``raw=True``) sends a
+        kie model id the catalog does not know as written (see ``plan``).
         """
         emit = self._emitter(on_status, self.clock.monotonic())
         emit("planning", model, message="checking the request")
+        estimate = 0.0
         try:
+            check_run_options(timeout=timeout, scene_id=scene_id, context=context)
             # Off the loop: planning reads image headers and the manifest.
             plans = await asyncio.to_thread(
                 self.plan_request, model, prompt, n=n, images=images, mask=mask, **params
             )
+            estimate = sum(p.estimated_credits for p in plans)
+            if self.budget is not None:
+                self.budget.charge(estimate)
         except KieError as exc:
             emit("failed", model, message=str(exc))
             raise
-        outcomes = await self.run_plans(
-            plans,
-            scene_id=scene_id,
-            context=context,
-            reuse=reuse,
-            timeout=timeout,
-            on_status=on_status,
-            operation=operation,
-        )
+        try:
+            outcomes = await self.run_plans(
+                plans,
+                scene_id=scene_id,
+                context=context,
+                reuse=reuse,
+                timeout=timeout,
+                on_status=on_status,
+                operation=operation,
+                force=force,
+            )
+        except KieError:
+            # Refused before any create left (inputs, uploads, the ground check): nothing was spent.
+            self._refund(estimate)
+            raise
+        self._refund(_unspent(plans, outcomes))
         return self._gathered(outcomes, plans[0].display_name)
+
+    def _refund(self, credits: float) -> None:
+        if self.budget is not None and credits:
+            self.budget.refund(credits)
 
     async def run_plans(
         self,
@@ -227,8 +257,12 @@ class KieClient(InputsMixin, FollowMixin):
         on_status: StatusCallback | None = None,
         operation: str | None = None,
         on_task: Callable[[int, asyncio.Future[list[Asset]]], None] | None = None,
+        force: bool = False,
     ) -> list[list[Asset] | BaseException]:
         """Send the plans of one request exactly as given (they are never planned again).
+
+        Refused with ``KieUncertainRepeatError`` before anything is sent when an earlier create of
+        the same recipe may have been paid without an answer, unless ``force``.
 
         Returns one outcome per plan, in order: its assets or the error it ended with. ``on_task``
         receives each plan's asyncio future as soon as it runs, so a front end can stop waiting for
@@ -238,9 +272,15 @@ class KieClient(InputsMixin, FollowMixin):
         label = plans[0].display_name
         emits = [self._emitter(on_status, started, part=p.part, request=p.request) for p in plans]
         try:
+            check_run_options(timeout=timeout, scene_id=scene_id, context=context)
             prepared = [
                 await self._prepare(p, operation=operation, scene_id=scene_id, context=context) for p in plans
             ]
+            from kie_widgets.assets.schema import check_json
+
+            for p in prepared:
+                # Exactly what the journal and the manifest will hold, checked before anything is paid.
+                check_json({**p.context, "record": _record_of(p).to_dict()}, "the request's record")
         except KieError as exc:
             for emit in emits:
                 emit("failed", label, message=str(exc))
@@ -256,14 +296,24 @@ class KieClient(InputsMixin, FollowMixin):
             for p in prepared:
                 p.recipe = call_recipe
         batch = uuid.uuid4().hex[:12]
+        offset = 0
         for p in prepared:
-            p.batch = batch
+            p.batch, p.first_variant = batch, offset
+            offset += p.plan.n
         if reuse:
             found = await asyncio.to_thread(self._reusable, prepared[0].recipe, sum(p.n for p in plans))
             if found is not None:
                 for emit in emits:
                     emit("reused", label, message=f"{len(found)} earlier result(s) with the same recipe")
                 return [found, *([] for _ in plans[1:])]
+        try:
+            # A missing key, or one that cannot be a header, is found before anything is written.
+            self.api.settings.require_key()
+            await asyncio.to_thread(self._check_before_paying, prepared[0], force)
+        except KieError as exc:
+            for emit in emits:
+                emit("failed", label, message=str(exc))
+            raise
         if any(p.data for p in prepared):
             for emit in emits:
                 emit("uploading", label, message=f"uploading {len(prepared[0].data)} input(s)")
@@ -273,11 +323,29 @@ class KieClient(InputsMixin, FollowMixin):
             for emit in emits:
                 emit("failed", label, message=str(exc))
             raise
+        from kie_widgets.assets.journal import new_journal_id
+
+        # One journal write holds the intent of every part, before any create leaves.
+        intents = [
+            (new_journal_id(), self._intent(p, body)) for p, body in zip(prepared, bodies, strict=True)
+        ]
+        launched: set[str] = set()
+        try:
+            await self._journal("journal_sending", intents)
+        except KieError as exc:
+            for emit in emits:
+                emit("failed", label, message=str(exc))
+            raise
+        except BaseException:
+            self._not_sent([jid for jid, _ in intents], launched)
+            raise
         tasks: list[asyncio.Future[list[Asset]]] = []
         group = self.record_group(len(prepared))  # one manifest write for results that come together
-        for i, (p, body, emit) in enumerate(zip(prepared, bodies, emits, strict=True)):
+        for i, (p, body, emit, (journal_id, intent)) in enumerate(
+            zip(prepared, bodies, emits, intents, strict=True)
+        ):
             task: asyncio.Future[list[Asset]] = asyncio.ensure_future(
-                self._run(p, body, timeout=timeout, emit=emit, group=group)
+                self._run(p, body, journal_id, intent, launched, timeout=timeout, emit=emit, group=group)
             )
             tasks.append(task)
             if on_task is not None:
@@ -290,6 +358,30 @@ class KieClient(InputsMixin, FollowMixin):
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             raise
+        finally:
+            # A part cancelled before it ran never sent its create.
+            self._not_sent([jid for jid, _ in intents], launched)
+
+    def _not_sent(self, journal_ids: Sequence[str], started: set[str]) -> None:
+        """Close the ``sending`` records of parts that never started (their creates never left)."""
+        idle = [jid for jid in journal_ids if jid not in started]
+        for journal_id in idle:
+            with contextlib.suppress(KieError):
+                self.manifest.journal_not_sent(journal_id, "stopped before the create was sent")
+
+    @staticmethod
+    def _intent(prepared: Prepared, body: dict[str, Any]) -> dict[str, Any]:
+        """What the journal keeps of one part: the request as sent and how to record its results."""
+        plan = prepared.plan
+        return {
+            "family": plan.family,
+            "model_id": plan.model_id,
+            "model": plan.display_name,
+            "endpoint": plan.endpoint,
+            "body": body,
+            "recipe": prepared.recipe,
+            "context": {**prepared.context, "record": _record_of(prepared).to_dict()},
+        }
 
     async def generate_many(
         self, requests: Iterable[Mapping[str, Any]], *, on_status: StatusCallback | None = None
@@ -332,20 +424,52 @@ class KieClient(InputsMixin, FollowMixin):
         return await self.generate(model, kw.pop("prompt", None), images=[image], **kw)
 
     async def resume(
-        self, *, timeout: float | None = None, on_status: StatusCallback | None = None
-    ) -> list[Asset]:
-        """Collect every pending task of the journal; never creates a task.
+        self,
+        *,
+        timeout: float | None = None,
+        on_status: StatusCallback | None = None,
+        strict: bool = False,
+    ) -> ResumeReport:
+        """Collect every pending task of the journal and report on every open record; never creates a task.
 
-        Tasks still running after their deadline stay pending; tasks kie reports failed are marked
-        failed. Raises ``KieBatchError`` (with every collected asset) if any task could not be collected.
-        Uncertain submissions have no task id to ask about and are left for the user to check.
+        Returns a ``ResumeReport`` (a list of the collected assets, with ``pending``, ``given_up``,
+        ``failed`` and ``uncertain``). Tasks still running after their deadline stay pending; tasks kie
+        reports failed are marked failed; a result that stays unusable is retried on later calls
+        and given up after ``max_result_attempts``. With ``strict`` it raises ``KieBatchError`` (with
+        every collected asset) if any task could not be collected, as scripts may prefer.
         """
-        pending = await asyncio.to_thread(self.manifest.pending)
-        records = [r for r in pending if r.get("state") == "pending" and r.get("task_id")]
+        from kie_widgets.assets.journal import UNCERTAIN_STATES
+
+        open_records = await asyncio.to_thread(self.manifest.pending)
+        records = [r for r in open_records if r.get("state") == "pending" and r.get("task_id")]
         records = [r for r in records if r["task_id"] not in self.jobs]
         group = self.record_group(len(records))
         calls = [self._resume_one(r, timeout=timeout, on_status=on_status, group=group) for r in records]
-        return self._gathered(await asyncio.gather(*calls, return_exceptions=True), "resume")
+        outcomes = await asyncio.gather(*calls, return_exceptions=True)
+        report = ResumeReport()
+        states = {r.get("task_id"): r.get("state") for r in await asyncio.to_thread(self.manifest.journal)}
+        for record, outcome in zip(records, outcomes, strict=True):
+            if not isinstance(outcome, BaseException):
+                report.extend(outcome)
+                continue
+            if not isinstance(outcome, Exception):
+                raise outcome
+            report.errors.append(outcome)
+            item = {"task_id": record["task_id"], "model": record.get("model"), "reason": str(outcome)}
+            if isinstance(outcome, KieBatchError):
+                report.extend(outcome.assets)
+            if isinstance(outcome, (KieTaskFailedError, KieNotFoundError)):
+                report.failed.append(item)
+            elif states.get(record["task_id"]) == "given up":
+                report.given_up.append(item)
+            else:
+                report.pending.append(item)
+        for record in open_records:
+            if record.get("state") in UNCERTAIN_STATES:
+                report.uncertain.append({**record, "what_to_check": what_to_check(record)})
+        if strict and report.errors:
+            self._gathered([list(report), *report.errors], "resume")
+        return report
 
     # ---- planning and inputs ----------------------------------------------------------------
 
@@ -369,42 +493,48 @@ class KieClient(InputsMixin, FollowMixin):
             return None
         return [Asset.from_entry(e, self.manifest, reused=True) for e in entries[-n:]]
 
+    def _check_before_paying(self, prepared: Prepared, force: bool) -> None:
+        """The ground (manifest readable, folders writable), then, unless ``force``, no uncertain repeat.
+
+        One worker-thread call for both: each request pays for it before its first byte is sent.
+        """
+        self.manifest.check_ground()
+        if not force:
+            self._refuse_uncertain_repeat(prepared)
+
+    def _refuse_uncertain_repeat(self, prepared: Prepared) -> None:
+        """``KieUncertainRepeatError`` if a create of this recipe may have been paid without an answer."""
+        earlier = self.manifest.uncertain_of_recipe(prepared.recipe)
+        if not earlier:
+            return
+        last = earlier[-1]
+        raise KieUncertainRepeatError(
+            f"An earlier create of this exact request ({prepared.plan.display_name}, journal record "
+            f"{last.get('journal_id')} of {last.get('created_at')}, {last.get('state')}) may have reached "
+            "kie without an answer; sending it again could pay for it twice. Nothing was sent.",
+            journal_ids=[str(r.get("journal_id")) for r in earlier],
+        )
+
     # ---- submit, wait, collect --------------------------------------------------------------
 
     async def _run(
         self,
         prepared: Prepared,
         body: dict[str, Any],
+        journal_id: str,
+        intent: dict[str, Any],
+        started: set[str],
         *,
         timeout: float | None,
         emit: Callable[..., None],
         group: RecordGroup | None = None,
     ) -> list[Asset]:
+        started.add(journal_id)
         plan = prepared.plan
         group = group or self.record_group(1)
         emit("submitting", plan.display_name, message=f"sending to {plan.endpoint}")
-        # The one place a result's record is filled; the journal, manifest and sidecar follow it.
-        record = AssetRecord(
-            prompt=plan.params.get("prompt"),
-            model=plan.display_name,
-            size=plan.size,
-            endpoint=plan.endpoint,
-            scene_id=prepared.scene_id,
-            model_id=plan.model_id,
-            params=plan.params,
-            negative_prompt=plan.params.get("negative_prompt"),
-            seed=plan.params.get("seed"),
-            parents=tuple(prepared.parents),
-            operation=prepared.operation,
-            # A raw plan's estimate is not a price: record none rather than a made-up 0.
-            credits=None if plan.unvalidated else plan.estimated_credits,
-            recipe=prepared.recipe,
-            batch=prepared.batch,
-            unvalidated=True if plan.unvalidated else None,
-            **{key: prepared.context.get(key) for key in CONTEXT_KEYS},
-        )
-        journal_context = {**prepared.context, "record": record.to_dict()}
-        submission = asyncio.ensure_future(self._submit(plan, body, prepared.recipe, journal_context))
+        record = _record_of(prepared)
+        submission = asyncio.ensure_future(self._submit(plan, body, journal_id, intent))
         try:
             task_id = await asyncio.shield(submission)
         except asyncio.CancelledError:
@@ -437,29 +567,31 @@ class KieClient(InputsMixin, FollowMixin):
         deadline = timeout if timeout is not None else float(plan.spec.default_timeout)
         return await self._follow(job, deadline=deadline, emit=emit, group=group)
 
-    async def _submit(self, plan: Plan, body: dict[str, Any], recipe: str, context: dict[str, Any]) -> str:
-        """Create the task and journal it (uncertain outcomes too) before anyone polls it.
+    async def _submit(
+        self, plan: Plan, body: dict[str, Any], journal_id: str, submitted: dict[str, Any]
+    ) -> str:
+        """Create the task and resolve its ``sending`` journal record (``journal_id``) from kie's answer.
 
-        Neither journal write can be skipped by a cancellation or a ``KeyboardInterrupt`` (a runner
-        shutting down cancels every task): an uncertain create is journaled synchronously, and a
-        ``journal_submit`` that was interrupted is written again synchronously (it is idempotent).
+        The record was written before the create leaves, so a process killed while the create is on
+        the wire leaves a trace that ``resume()`` reports. kie's answer turns it into a pending task
+        (a task id), an uncertain create (no answer) or "not sent" (refused, or never left). None of
+        these writes can be skipped by a cancellation or a ``KeyboardInterrupt`` (a runner shutting
+        down cancels every task): they are made synchronously when the asynchronous write was
+        interrupted (each is idempotent).
         """
+        reached = False
 
         def uncertain(error: str) -> str | None:
+            nonlocal reached
+            reached = True
             try:
-                journal_id: str = self.manifest.journal_uncertain(
-                    family=plan.family,
-                    model_id=plan.model_id,
-                    model=plan.display_name,
-                    endpoint=plan.endpoint,
-                    body=body,
-                    error=error,
-                    context=context,
+                uncertain_id: str = self.manifest.journal_uncertain(
+                    error=error, journal_id=journal_id, **submitted
                 )
             except KieError as journal_exc:
                 log.error("could not journal an uncertain %s create: %s", plan.display_name, journal_exc)
-                return None
-            return journal_id
+                return journal_id  # the "sending" record stays: resume() still reports it
+            return uncertain_id
 
         def interrupted(exc: BaseException) -> None:
             uncertain(f"the create was interrupted ({type(exc).__name__}) before kie's answer arrived")
@@ -475,27 +607,28 @@ class KieClient(InputsMixin, FollowMixin):
         except KieSubmitUncertainError as exc:
             exc.journal_id = uncertain(str(exc))
             raise
-        submitted: dict[str, Any] = {
-            "family": plan.family,
-            "model_id": plan.model_id,
-            "model": plan.display_name,
-            "endpoint": plan.endpoint,
-            "body": body,
-            "recipe": recipe,
-            "context": context,
-        }
+        except BaseException as exc:
+            if not reached:
+                # kie refused it, or it never left (connect failure, cancelled in the rate limiter).
+                reason = f"{type(exc).__name__}: {exc}"
+                with contextlib.suppress(KieError):
+                    if isinstance(exc, Exception):
+                        await self._journal("journal_not_sent", journal_id, reason)
+                    else:
+                        self.manifest.journal_not_sent(journal_id, reason)
+            raise
         try:
-            await self._journal("journal_submit", task_id, **submitted)
+            await self._journal("journal_submit", task_id, journal_id=journal_id, **submitted)
         except KieError as exc:
             # The task exists and is paid: keep following it (recording may still work) and say
-            # loudly which task it is, since resume() will not know about it.
+            # loudly which task it is; resume() reports its "sending" record as uncertain.
             log.error(
                 "%s task %s is not in the journal (%s); collecting it anyway", plan.display_name, task_id, exc
             )
         except BaseException:
             # Cancelled while the write waited for its turn: the task is paid, so write it now.
             with contextlib.suppress(KieError):
-                self.manifest.journal_submit(task_id, **submitted)
+                self.manifest.journal_submit(task_id, journal_id=journal_id, **submitted)
             raise
         return task_id
 
@@ -559,3 +692,43 @@ class KieClient(InputsMixin, FollowMixin):
             assets=assets,
             errors=errors,
         )
+
+
+def _record_of(prepared: Prepared) -> AssetRecord:
+    """The one place a result's record is filled; the journal, manifest and sidecar follow it."""
+    plan = prepared.plan
+    return AssetRecord(
+        prompt=plan.params.get("prompt"),
+        model=plan.display_name,
+        size=plan.size,
+        endpoint=plan.endpoint,
+        scene_id=prepared.scene_id,
+        model_id=plan.model_id,
+        params=plan.params,
+        negative_prompt=plan.params.get("negative_prompt"),
+        seed=plan.params.get("seed"),
+        parents=tuple(prepared.parents),
+        operation=prepared.operation,
+        # A raw plan's estimate is not a price: record none rather than a made-up 0.
+        credits=None if plan.unvalidated else plan.estimated_credits,
+        recipe=prepared.recipe,
+        batch=prepared.batch,
+        request=plan.request,
+        variant=prepared.first_variant,
+        unvalidated=True if plan.unvalidated else None,
+        **{key: prepared.context.get(key) for key in CONTEXT_KEYS},
+    )
+
+
+def _unspent(plans: Sequence[Plan], outcomes: Sequence[list[Asset] | BaseException]) -> float:
+    """Credits of the plans that cost nothing: a reused result, or a refusal before kie made a task."""
+    first = outcomes[0] if outcomes else None
+    if isinstance(first, list) and first and all(getattr(a, "reused", False) for a in first):
+        return sum(p.estimated_credits for p in plans)  # reuse answers the whole request at once
+    return sum(
+        plan.estimated_credits
+        for plan, outcome in zip(plans, outcomes, strict=False)
+        if isinstance(outcome, KieError)
+        and not isinstance(outcome, KieSubmitUncertainError)
+        and getattr(outcome, "task_id", None) is None
+    )

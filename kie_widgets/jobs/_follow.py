@@ -134,6 +134,8 @@ class FollowMixin:
     max_download_bytes: int = 128 * 1024 * 1024
     #: Concurrent result downloads (bounded so many finished tasks do not open hundreds of files).
     max_concurrent_downloads: int = 16
+    #: Collections of a task whose result is no usable image before it is given up.
+    max_result_attempts: int = 3
 
     api: KieAPI
     clock: Clock
@@ -173,6 +175,12 @@ class FollowMixin:
             emit("downloading", job.model, task_id=job.task_id, message=f"{len(status.result_urls)} file(s)")
             assets = await self._collect(job, status, group, handed_in)
         except KieError as exc:
+            if isinstance(exc, KieImageError):
+                # A result that is no usable image stays pending for a few tries (it may be a broken
+                # transfer), then is given up with the reason, so resume() does not retry it forever.
+                await self._journal(
+                    "journal_result_failed", job.task_id, str(exc), limit=self.max_result_attempts
+                )
             if not isinstance(exc, KieWaitTimeoutError):
                 emit("failed", job.model, task_id=job.task_id, message=str(exc))
             raise
@@ -290,9 +298,21 @@ class FollowMixin:
             ordered = recorded[: len(status.result_urls)]
             await self._journal("journal_complete", job.task_id, [str(e["id"]) for e in ordered])
             return [Asset.from_entry(e, self.manifest) for e in ordered]
-        done = {AssetRecord.from_entry(e).source_url: e for e in recorded}
+        # A result counts as recorded by its URL, or by its place among the task's results (kie's URLs
+        # change between reads; verify(repair=True) records a leftover download without its URL).
+        base = job.record.variant or 0
+        by_url = {AssetRecord.from_entry(e).source_url: e for e in recorded}
+        by_variant = {AssetRecord.from_entry(e).variant: e for e in recorded}
+        done: dict[str, dict[str, Any]] = {}
+        for i, url in enumerate(status.result_urls):
+            entry = by_url.get(url) or by_variant.get(base + i)
+            if entry is not None:
+                done[url] = entry
         todo = [u for u in status.result_urls if u not in done]
-        results = await asyncio.gather(*(self._download(job, url) for url in todo), return_exceptions=True)
+        indexes = {u: i for i, u in enumerate(status.result_urls)}
+        results = await asyncio.gather(
+            *(self._download(job, url, indexes[url]) for url in todo), return_exceptions=True
+        )
         # Record every good download even when a sibling failed: each one is paid.
         entries = dict(done)
         share = _credit_share(job.record.credits, len(status.result_urls))
@@ -316,15 +336,24 @@ class FollowMixin:
                 raise err
         if errors:
             # Not journaled as failed: the result is paid for and may download later (resume()).
-            raise errors[0]
+            first = errors[0]
+            if isinstance(first, KieImageError):
+                raise KieImageError(
+                    f"{job.model} task {job.task_id}: a result could not be saved ({first.message})",
+                    hint="The task stays pending in the journal (it is paid); resume() downloads it again.",
+                ) from first
+            raise first
         ordered = [entries[u] for u in status.result_urls]
         ids = [str(e["id"]) for e in ordered]
         await self._journal("journal_complete", job.task_id, ids, seconds=seconds)
         return [Asset.from_entry(e, self.manifest) for e in ordered]
 
-    async def _download(self, job: Job, url: str) -> SavedImage:
+    async def _download(self, job: Job, url: str, index: int) -> SavedImage:
         from kie_widgets.assets import THUMBNAIL_SIDE, save_image_stream
+        from kie_widgets.assets.images import download_label
         from kie_widgets.client import Retry, run_with_retry
+
+        label = download_label(job.task_id, (job.record.variant or 0) + index)
 
         if self._download_sem is None:
             self._download_sem = asyncio.Semaphore(self.max_concurrent_downloads)
@@ -339,6 +368,7 @@ class FollowMixin:
                         folder=self.manifest.images_dir,
                         max_bytes=self.max_download_bytes,
                         preview_side=THUMBNAIL_SIDE,  # the inline thumbnail, from the validating decode
+                        label=label,
                     )
             except (KieAPIError, KieTransportError) as exc:
                 failed: KieError = exc
@@ -365,8 +395,15 @@ class FollowMixin:
     def _record_of(
         self, job: Job, url: str, credits: float | None, layer_group: dict[str, Any] | None = None
     ) -> AssetRecord:
+        urls = job.status.result_urls if job.status is not None else [url]
+        variant = (job.record.variant or 0) + (urls.index(url) if url in urls else 0)
         record = dataclasses.replace(
-            job.record, task_id=job.task_id, source_url=url, credits=credits, layer_group=layer_group
+            job.record,
+            task_id=job.task_id,
+            source_url=url,
+            credits=credits,
+            variant=variant,
+            layer_group=layer_group,
         )
         if not record.prompt:
             prompt = _operation_prompt(record.operation, record.parents or ())

@@ -71,6 +71,10 @@ class InputsMixin:
                     Problem(ref.field, "is not a PNG, JPEG, WebP or GIF image", model=plan.display_name)
                 )
                 continue
+            decode_problem = await asyncio.to_thread(_decode_problem, raw)
+            if decode_problem is not None:
+                problems.append(Problem(ref.field, decode_problem, model=plan.display_name))
+                continue
             if ref.mime_types and mime not in ref.mime_types:
                 problems.append(
                     Problem(
@@ -220,6 +224,22 @@ def sniff_mime(data: bytes) -> str | None:
     """The image content type of ``data`` from its magic bytes, or None when it is no image we know."""
     kind = sniff_image_type(data)
     return kind.mime if kind in _INPUT_TYPES else None
+
+
+def _decode_problem(raw: bytes) -> str | None:
+    """Why ``raw`` is not a whole image within the pixel cap (decoded, not just sniffed), or None.
+
+    kie charges for a request whose input it cannot read, so a truncated file, a bare signature or a
+    decompression bomb is refused here, before the upload.
+    """
+    from kie_widgets.assets import validate_image_bytes
+    from kie_widgets.errors import KieImageError
+
+    try:
+        validate_image_bytes(raw)
+    except KieImageError as exc:
+        return f"is not a usable image: {exc.message}"
+    return None
 
 
 def png_from_array(array: Any) -> bytes:

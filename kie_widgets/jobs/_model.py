@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from kie_widgets.assets.record import AssetRecord
+from kie_widgets.errors import KieValidationError, Problem
 
 if TYPE_CHECKING:
+    from kie_widgets.assets import Asset
     from kie_widgets.catalog import InputRef, Plan
     from kie_widgets.client import TaskStatus
 
@@ -20,6 +24,53 @@ log = logging.getLogger("kie_widgets.jobs")
 StatusCallback = Callable[["StatusUpdate"], Any]
 
 _RNG = random.Random()
+
+
+# --------------------------------------------------------------------------------------------
+# The options of a run, checked before anything is uploaded or paid
+
+
+def check_run_options(*, timeout: Any = None, scene_id: Any = None, context: Any = None) -> None:
+    """``KieValidationError`` naming each bad option of a run (``timeout``, ``scene_id``, ``context``).
+
+    Each of them is used only after the create is paid (the deadline while polling, the record after
+    the download), so each is checked before anything leaves.
+    """
+    problems: list[Problem] = []
+    if timeout is not None and (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, (int, float))
+        or not math.isfinite(timeout)
+        or timeout <= 0
+    ):
+        problems.append(
+            Problem("timeout", "must be a positive, finite number of seconds", timeout, "e.g. 300")
+        )
+    if scene_id is not None and (
+        isinstance(scene_id, bool) or not isinstance(scene_id, (int, str)) or not _json_ok(scene_id)
+    ):
+        problems.append(
+            Problem("scene_id", "must be a whole number or a text", scene_id, "e.g. 3 or 'intro'")
+        )
+    if context is not None and (not isinstance(context, Mapping) or not _json_ok(dict(context))):
+        problems.append(
+            Problem(
+                "context",
+                "must be a dict of JSON data (text, finite numbers, true/false, null, lists, dicts)",
+                type(context).__name__,
+            )
+        )
+    if problems:
+        raise KieValidationError(problems)
+
+
+def _json_ok(value: Any) -> bool:
+    """Whether ``value`` is JSON data the manifest can hold (no NaN, no objects, sendable text)."""
+    try:
+        json.dumps(value, allow_nan=False).encode("utf-8")
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 # --------------------------------------------------------------------------------------------
@@ -125,6 +176,67 @@ class PollSchedule:
 
 
 # --------------------------------------------------------------------------------------------
+# What resume() did
+
+
+class ResumeReport(list["Asset"]):
+    """What ``resume()`` did: the list itself holds the assets it collected (in journal order).
+
+    ``pending``: tasks still to collect, each ``{"task_id", "model", "reason"}``; ``given_up``: tasks
+    whose results stayed unusable after ``max_result_attempts`` tries (marked so in the journal, with
+    the reason); ``failed``: tasks kie reported as failed (kie does not charge those); ``uncertain``:
+    creates that may have been paid without a task id we know (the journal record, with
+    ``what_to_check``); ``errors``: the exceptions behind ``pending``, ``given_up`` and ``failed``.
+    """
+
+    def __init__(self, collected: list[Asset] | None = None) -> None:
+        super().__init__(collected or [])
+        self.pending: list[dict[str, Any]] = []
+        self.given_up: list[dict[str, Any]] = []
+        self.failed: list[dict[str, Any]] = []
+        self.uncertain: list[dict[str, Any]] = []
+        self.errors: list[BaseException] = []
+
+    @property
+    def collected(self) -> list[Asset]:
+        """The assets collected (the same as the list)."""
+        return list(self)
+
+    def summary(self) -> str:
+        """One line per outcome, for a status line or a log."""
+        lines = [f"resume: collected {len(self)} image(s)"]
+        for item in self.pending:
+            lines.append(f"still pending: {item['model']} task {item['task_id']} ({item['reason']})")
+        for item in self.given_up:
+            lines.append(f"given up: {item['model']} task {item['task_id']} ({item['reason']})")
+        for item in self.failed:
+            lines.append(f"failed at kie: {item['model']} task {item['task_id']} ({item['reason']})")
+        for record in self.uncertain:
+            lines.append(f"uncertain: {record['what_to_check']}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return (
+            f"ResumeReport(collected={len(self)}, pending={len(self.pending)}, "
+            f"given_up={len(self.given_up)}, failed={len(self.failed)}, uncertain={len(self.uncertain)})"
+        )
+
+
+def what_to_check(record: Mapping[str, Any]) -> str:
+    """What to do about an uncertain create: when it was sent, what it asked for, where to look."""
+    body = record.get("body") or {}
+    inner = body.get("input") if isinstance(body.get("input"), Mapping) else body
+    prompt = inner.get("prompt") if isinstance(inner, Mapping) else None
+    shown = f" {str(prompt)[:60]!r}" if prompt else ""
+    return (
+        f"{record.get('model')}{shown}, sent {record.get('created_at')} (journal {record.get('journal_id')}, "
+        f"recipe {str(record.get('recipe') or '?')[:12]}): kie may have made and charged this task. Look for "
+        "it at https://kie.ai/logs; then dismiss the record (current_session().dismiss(id)) or, if kie has "
+        "no such task, send the request again (force=True, --force)."
+    )
+
+
+# --------------------------------------------------------------------------------------------
 # Handles
 
 
@@ -167,3 +279,5 @@ class Prepared:
     #: One id per generate() call: the n variants of a call are versions of each other by the
     #: manifest's rule, and this lets a history view show them side by side all the same.
     batch: str | None = None
+    #: Index (within its request) of the first image this plan makes.
+    first_variant: int = 0

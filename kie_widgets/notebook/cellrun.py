@@ -93,15 +93,21 @@ def wait_all(jobs: Sequence[CellJob], tick_interval: float) -> None:
             if not pending:
                 return
     except KeyboardInterrupt:
+        # Ctrl-C stops our waiting, not kie: one line per job that says so, and no traceback.
+        lines = []
         for job in jobs:
             if job.future is not None and not job.future.done():
                 job.future.cancel()
-                job.status.update(
-                    "failed",
-                    message="stopped waiting; a submitted task stays in the journal: %kie_image resume",
-                    force=True,
-                )
-        raise
+                message = _stopped_message(job.status.task_id)
+                job.status.update("timeout", message=message, force=True)
+                lines.append(f"{job.label}: {message}")
+        raise UsageError("\n".join(lines) or "stopped waiting") from None
+
+
+def _stopped_message(task_id: str | None) -> str:
+    if task_id:
+        return "stopped waiting; the task is still running at kie; `%kie_image resume` collects it"
+    return "stopped waiting; if the create was already sent, `%kie_image resume` reports or collects it"
 
 
 def tick_until_done(jobs: Sequence[CellJob], tick_interval: float) -> None:

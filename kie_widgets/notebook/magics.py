@@ -258,6 +258,7 @@ class KieMagics(Magics):
                     scene_id=ctx.scene_id,
                     context=ctx.as_context(),
                     reuse=not run.force,
+                    force=run.force,
                     timeout=run.timeout,
                     operation=job.operation,
                     on_event=cellrun.status_callback(job.status, draw=not wait),
@@ -396,14 +397,12 @@ class KieMagics(Magics):
             cellrun.show_assets(job, assets, self._renderer())
         else:
             status.replace(ui.status_bundle("resume · no task finished yet"))
-        uncertain = [r for r in pending if r.get("state") == "uncertain"]
-        if uncertain:
-            ui.show(
-                ui.text_bundle(
-                    f"{len(uncertain)} uncertain submission(s) have no task id: check https://kie.ai/logs "
-                    "before sending them again."
-                )
-            )
+        report = job.future.result() if exc is None else None
+        if report is not None and hasattr(report, "summary"):
+            # What stayed open and why: pending tasks, given-up results, creates to check at kie.
+            lines = report.summary().splitlines()[1:]
+            if lines:
+                ui.show(ui.text_bundle("\n".join(lines)))
         cellrun.bind_last(assets)
         if exc is not None:
             raise cellrun.failure([(job, exc)])

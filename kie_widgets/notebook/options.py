@@ -7,6 +7,8 @@ a typo fails fast with a ``UsageError`` that names the option and the values it 
 
 from __future__ import annotations
 
+import keyword
+import math
 import re
 import string
 from collections.abc import Mapping
@@ -74,7 +76,10 @@ def _add_run_options(parser: MagicArgumentParser) -> None:
         "-o", "--out", metavar="NAME", help="Bind the list of result assets to this variable."
     )
     parser.add_argument(
-        "-f", "--force", action="store_true", help="Send again even if this exact recipe was made before."
+        "-f",
+        "--force",
+        action="store_true",
+        help="Send again even if this exact recipe was made before, or an earlier create of it is uncertain.",
     )
     wait = parser.add_mutually_exclusive_group()
     wait.add_argument(
@@ -289,9 +294,9 @@ def check_source(value: str, *, option: str) -> str:
 
 
 def _run_options(args: Any) -> RunOptions:
-    if args.out is not None and not _IDENTIFIER.match(args.out):
+    if args.out is not None and (not _IDENTIFIER.match(args.out) or keyword.iskeyword(args.out)):
         raise UsageError(f"--out: {args.out!r} is not a valid Python variable name.")
-    if args.timeout is not None and args.timeout <= 0:
+    if args.timeout is not None and (not math.isfinite(args.timeout) or args.timeout <= 0):
         raise UsageError(f"--timeout: must be a positive number of seconds, got {args.timeout}.")
     return RunOptions(
         scene_id=parse_scene(args.scene),

@@ -19,7 +19,8 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from kie_widgets import runner
-from kie_widgets.errors import KieBudgetError, KieValidationError, KieWaitTimeoutError, Problem
+from kie_widgets.errors import KieValidationError, KieWaitTimeoutError, Problem
+from kie_widgets.jobs import Budget
 from kie_widgets.session._history import select_entries
 from kie_widgets.session._run import Run, Subscriber
 
@@ -31,53 +32,6 @@ if TYPE_CHECKING:
 
 #: A request as front ends give it: ``{"model": ..., "prompt": ..., "n": ..., **params}``.
 Request = Mapping[str, Any]
-
-
-class Budget:
-    """A spending limit for the session (the notebook), in credits; ``None`` means no limit.
-
-    Every run is charged its estimate when it is submitted; what turns out not to be spent (a
-    reused result, a request refused before kie created a task) is given back when it ends.
-    """
-
-    def __init__(self, limit: float | None = None) -> None:
-        self._lock = threading.Lock()
-        self.limit = limit
-        self.spent = 0.0
-
-    def __repr__(self) -> str:
-        limit = "none" if self.limit is None else f"{self.limit:g}"
-        return f"Budget(limit={limit}, spent={self.spent:g})"
-
-    @property
-    def remaining(self) -> float | None:
-        """Credits left under the limit, or ``None`` without a limit."""
-        return None if self.limit is None else max(0.0, self.limit - self.spent)
-
-    def refusal(self, estimate: float) -> str | None:
-        """Why a request of ``estimate`` credits may not be sent now, or ``None`` if it may."""
-        if self.limit is None or self.spent + estimate <= self.limit + 1e-9:
-            return None
-        return (
-            f"{estimate:g} credits would go over the budget of {self.limit:g} "
-            f"({self.spent:g} already spent, {self.remaining:g} left)"
-        )
-
-    def charge(self, estimate: float) -> None:
-        """Count ``estimate`` as spent, or raise ``KieBudgetError`` if it would exceed the limit."""
-        with self._lock:
-            why = self.refusal(estimate)
-            if why is not None:
-                raise KieBudgetError(
-                    [Problem("budget", why, estimate, f"at most {self.remaining:g} credits")],
-                    hint="Raise the budget (Studio or %config KieMagics.budget) or ask for less.",
-                )
-            self.spent += estimate
-
-    def refund(self, amount: float) -> None:
-        """Give back credits that were charged but not spent."""
-        with self._lock:
-            self.spent = max(0.0, self.spent - amount)
 
 
 class Session:
@@ -171,15 +125,20 @@ class Session:
         operation: str | None = None,
         on_event: Subscriber | None = None,
         on: Any = "thread",
+        force: bool = False,
     ) -> Run:
         """Send ``plans`` (from ``plan()``) and return their ``Run`` at once.
 
         ``context`` is the calling cell's (``CONTEXT_KEYS``), captured by the front end before it
         calls. ``on_event`` is subscribed before anything happens, on the thread ``on`` names.
-        Raises ``KieBudgetError`` before sending if the estimate would exceed the budget.
+        Raises ``KieBudgetError`` before sending if the estimate would exceed the budget. A request
+        whose earlier create is uncertain ends in ``KieUncertainRepeatError`` unless ``force``.
         """
         if not plans:
             raise KieValidationError([Problem("plans", "nothing to send", None)])
+        from kie_widgets.jobs import check_run_options
+
+        check_run_options(timeout=timeout, scene_id=scene_id, context=context)
         run = Run(plans, deliver=self._deliver)
         if on_event is not None:
             run.subscribe(on_event, on=on)
@@ -196,6 +155,7 @@ class Session:
                 reuse=reuse,
                 timeout=timeout,
                 operation=operation,
+                force=force,
             )
         return run
 
@@ -389,13 +349,30 @@ class Session:
         )
 
     def pending(self) -> list[dict[str, Any]]:
-        """Journal records of paid tasks not yet collected (and uncertain submissions)."""
+        """Journal records of paid tasks not yet collected, and creates whose outcome is unknown
+        (``sending``: the process stopped on the wire; ``uncertain``: no answer came)."""
         return self.manifest.pending()
+
+    def dismiss(self, journal_id: str, reason: str = "") -> None:
+        """Close an open journal record by hand, e.g. an uncertain create after checking kie's logs.
+
+        Once dismissed it no longer blocks the same request and ``resume()`` no longer reports it.
+        """
+        known = {str(r.get("journal_id")) for r in self.pending()} | {
+            str(r.get("task_id")) for r in self.pending() if r.get("task_id")
+        }
+        if journal_id not in known:
+            raise KieValidationError([Problem("journal_id", "is no open journal record", journal_id)])
+        self.manifest.journal_dismiss(journal_id, reason)
 
     def resume(
         self, *, timeout: float | None = None, on_status: Callable[[StatusUpdate], Any] | None = None
     ) -> concurrent.futures.Future[list[Asset]]:
-        """Collect every pending task of the journal, in the background; never creates a task."""
+        """Collect every pending task of the journal, in the background; never creates a task.
+
+        The future's result is the client's ``ResumeReport`` (a list of the collected assets, with
+        what stays pending and why, what was given up, and the uncertain creates to check at kie).
+        """
 
         async def collect() -> list[Asset]:
             return await self.client.resume(timeout=timeout, on_status=on_status)
@@ -405,7 +382,7 @@ class Session:
 
 def _submit_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
     """Pop the keywords of ``Session.submit`` out of a follow-up's keywords."""
-    names = {"scene_id", "context", "reuse", "timeout", "on_event", "on"}
+    names = {"scene_id", "context", "reuse", "timeout", "on_event", "on", "force"}
     return {k: kwargs.pop(k) for k in list(kwargs) if k in names}
 
 
@@ -419,6 +396,7 @@ def current_session() -> Session:
     with _current_lock:
         if _current is None:
             _current = Session()
+            runner.use_budget(_current.budget)
         return _current
 
 
@@ -427,6 +405,7 @@ def use_session(session: Session | None) -> None:
     global _current
     with _current_lock:
         _current = session
+        runner.use_budget(session.budget if session is not None else None)
 
 
 __all__ = ["Budget", "Request", "Session", "current_session", "use_session"]

@@ -138,7 +138,9 @@ class Gallery(w.VBox):
         self.info = w.Label()
         self.grid = w.GridBox(layout=w.Layout(grid_template_columns="repeat(auto-fill, 150px)"))
         self.detail = w.HTML()
-        self.buttons = {name: w.Button(description=name, disabled=True) for name in ACTIONS}
+        self.buttons = {
+            name: w.Button(description=name, disabled=True, layout=w.Layout(width="auto")) for name in ACTIONS
+        }
         self.cell = w.Textarea(description="Cell", layout=w.Layout(width="98%", display="none"))
         for name, button in self.buttons.items():
             button.on_click(lambda _b, name=name: self._action(name))
@@ -148,7 +150,10 @@ class Gallery(w.VBox):
         self.next.on_click(lambda _b: self._turn(1))
         super().__init__(
             [
-                w.HBox([self.scene, self.model, self.text, self.since, self.kept_only]),
+                w.HBox(
+                    [self.scene, self.model, self.text, self.since, self.kept_only],
+                    layout=w.Layout(flex_flow="row wrap"),
+                ),
                 self.grid,
                 w.HBox([self.previous, self.next, self.info]),
                 self.detail,

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 
-from kie_widgets.errors import KieError
+from kie_widgets.errors import KieError, KieUncertainRepeatError
 from kie_widgets.widgets._form import WIDE, Form
 from kie_widgets.widgets._gallery import Gallery, cell_text
 from kie_widgets.widgets._hotkey import Hotkey
@@ -56,6 +56,8 @@ class Studio(w.VBox):
         )
         self.generate_button = w.Button(description="Generate", button_style="primary")
         self.reason = w.HTML()
+        # Shown when a request repeats one whose earlier create may have been paid without an answer.
+        self.confirm_box = w.VBox()
         self.request_view = w.Textarea(layout=w.Layout(width="98%", height="12em"), disabled=True)
         request_box = w.Accordion([self.request_view])
         request_box.set_title(0, "Request")
@@ -96,6 +98,7 @@ class Studio(w.VBox):
                 self.edit_panel,
                 w.HBox([self.generate_button, self.budget, self.estimate]),
                 self.reason,
+                self.confirm_box,
                 self.warnings,
                 request_box,
                 tabs,
@@ -299,9 +302,40 @@ class Studio(w.VBox):
         if not all(h.done for h in run.handles) or getattr(run, "_studio_shown", False):
             return
         run._studio_shown = True  # type: ignore[attr-defined]
+        repeats = [h for h in run.handles if isinstance(h.error, KieUncertainRepeatError)]
+        if repeats:
+            self._ask_to_repeat(run, repeats[0].error)
         self._record_plain(run)
         self.gallery.refresh()
         self.refresh_estimate()
+
+    def _ask_to_repeat(self, run: Run, error: Any) -> None:
+        """Say that an earlier create of this request may be paid, and offer to send it anyway."""
+        send = w.Button(description="Send anyway", button_style="warning", tooltip="kie charges again")
+        dismiss = w.Button(description="Dismiss the old record", tooltip="After checking kie's logs")
+        text = w.HTML(
+            f"<div role='alert'>{html.escape(str(error))}<br>Check https://kie.ai/logs first: if the "
+            "earlier task exists, Resume collects it; if it does not, dismiss the old record.</div>"
+        )
+
+        def send_anyway(_b: Any) -> None:
+            replace_children(self.confirm_box, ())
+            resent = self.session.submit(
+                run.plans,
+                scene_id=self.context.scene_id,
+                context=self.context.as_context(),
+                force=True,
+            )
+            self._show_run(resent, "sent again (forced)")
+
+        def forget(_b: Any) -> None:
+            for journal_id in getattr(error, "journal_ids", []):
+                self.session.dismiss(journal_id, "dismissed in the Studio after checking kie's logs")
+            replace_children(self.confirm_box, ())
+
+        send.on_click(send_anyway)
+        dismiss.on_click(forget)
+        replace_children(self.confirm_box, (text, w.HBox([send, dismiss])))
 
     def _record_plain(self, run: Run) -> None:
         """Add the run's thumbnails and captions to the plain output of the Studio's cell."""

@@ -91,13 +91,38 @@ def test_recipe_from_a_stripped_copy_finds_the_manifest_by_content(
 
 
 def test_recipe_from_unknown_input_says_where_it_looked(manifest: Manifest, tmp_path: Path) -> None:
-    """An unknown id or an unrelated file raises KieValidationError naming the manifest."""
-    with pytest.raises(KieValidationError, match="no recipe"):
+    """An unknown id or an unrelated file is a KieUnknownImageError (a lookup miss, not an "Invalid
+    request") naming the manifest."""
+    from kie_widgets.errors import KieUnknownImageError
+
+    with pytest.raises(KieUnknownImageError, match="No recipe") as info:
         recipe_from("img-042", manifest=manifest)
+    assert not isinstance(info.value, KieValidationError)
+    assert "Invalid request" not in str(info.value)
+    assert isinstance(info.value, LookupError)
     stranger = tmp_path / "stranger.png"
     stranger.write_bytes(image_bytes("PNG", (9, 9)))
-    with pytest.raises(KieValidationError, match=str(manifest.path)):
+    with pytest.raises(KieUnknownImageError, match=str(manifest.path)):
         recipe_from(stranger, manifest=manifest)
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "WEBP"])
+def test_recipe_from_a_re_saved_copy_finds_the_manifest_by_its_pixels(
+    manifest: Manifest, tmp_path: Path, fmt: str
+) -> None:
+    """A copy re-saved losslessly (other bytes, no metadata, no sidecar) is recognised by its pixels."""
+    from PIL import Image
+
+    entry = _record(manifest, image_bytes("PNG", (24, 16)))
+    _record(manifest, image_bytes("PNG", (16, 24)))  # another image, another size: never decoded
+    copy = tmp_path / f"resaved.{fmt.lower()}"
+    with Image.open(manifest.root / str(entry["filename"])) as im:
+        options = {"lossless": True} if fmt == "WEBP" else {"compress_level": 0}
+        im.save(copy, format=fmt, **options)
+    assert copy.read_bytes() != (manifest.root / str(entry["filename"])).read_bytes()
+    info = recipe_from(copy, manifest=manifest)
+    assert info["source"] == "manifest"
+    assert info["asset_id"] == entry["id"]
 
 
 @pytest.mark.parametrize(

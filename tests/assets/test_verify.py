@@ -115,8 +115,9 @@ def test_repair_leaves_unknown_files_and_broken_chains_alone(manifest: Manifest)
     assert manifest.path.read_bytes() == before
 
 
-def test_repair_removes_only_old_temp_files_and_orphan_thumbnails(manifest: Manifest) -> None:
-    """Old download temps and thumbnails of deleted images go; a fresh temp (a live download) stays."""
+def test_repair_sets_old_temp_files_aside_and_removes_orphan_thumbnails(manifest: Manifest) -> None:
+    """Old temps it cannot place are moved aside (never deleted); orphaned thumbnails go; a fresh
+    temp (a live download) stays where it is."""
     from kie_widgets.assets import thumbnail
 
     entry = _record(manifest)
@@ -131,6 +132,7 @@ def test_repair_removes_only_old_temp_files_and_orphan_thumbnails(manifest: Mani
     os.utime(old, (past, past))
     report = verify(manifest, repair=True)
     assert not old.exists()
+    assert (manifest.path.parent / "set-aside" / "download-old.part").read_bytes() == b"x"
     assert fresh.exists()
     assert list((manifest.images_dir / ".thumbs").iterdir()) == []
     assert any("orphaned thumbnail" in r for r in report.repaired)

@@ -133,7 +133,8 @@ def notebook_bytes() -> None:
     base, _ = _executed_size([setup], magic_root, "empty.ipynb")
     studio_cells = [
         setup,
-        "import kie_widgets as kw\nstudio = kw.Studio(models=['Imagen 4'], prompt='a red fox in snow')\nstudio",
+        "import kie_widgets as kw\n"
+        "studio = kw.Studio(models=['Imagen 4'], prompt='a red fox in snow')\nstudio",
         f"studio.sweep('seed', list(range(1, {IMAGES + 1}))).result()\nNone",
     ]
     magic_cells = [setup] + [

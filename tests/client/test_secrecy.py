@@ -200,3 +200,45 @@ async def test_missing_key_fails_before_sending(router: Router, make_api: Callab
         with pytest.raises(KieConfigError):
             await api.upload(PNG, filename="a.png", content_type="image/png")
     assert router.calls == []
+
+
+@pytest.mark.parametrize(
+    "bad", ["\n", " ", "\t", "é", "\r\n"], ids=["newline", "space", "tab", "non-ascii", "crlf"]
+)
+@pytest.mark.anyio
+async def test_a_key_that_cannot_be_a_header_is_a_config_error_that_shows_only_its_mask(
+    bad: str, router: Router, make_api: Callable[..., KieAPI], settings: Settings
+) -> None:
+    """A key with a character illegal in a header is refused before sending; the error shows its mask."""
+    import dataclasses
+
+    from kie_widgets.config import Secret
+
+    key = KEY[:10] + bad + KEY[10:]
+    broken = dataclasses.replace(settings, api_key=Secret(key))
+    router.on(PATH_CREATE, envelope(200, "ok", {"taskId": "t1"}))
+    router.on(PATH_RECORD, envelope(200, "ok", {"state": "waiting"}))
+    async with make_api(settings=broken) as api:
+        for call in (lambda: api.create("market", PATH_CREATE, BODY), lambda: api.status("market", "t1")):
+            with pytest.raises(KieConfigError) as info:
+                await call()
+            text = str(info.value)
+            assert KEY[:10] not in text
+            assert KEY[10:] not in text
+            assert Secret(key).masked() in text
+    assert router.calls == []
+
+
+@pytest.mark.anyio
+async def test_transport_error_text_that_quotes_the_key_is_scrubbed(
+    router: Router, make_api: Callable[..., KieAPI]
+) -> None:
+    """An httpx/h11 error whose text quotes the key reaches the user with the key masked."""
+    from kie_widgets.errors import KieSubmitUncertainError
+
+    router.on(PATH_CREATE, fail(httpx.RemoteProtocolError, f"illegal header value b'Bearer {KEY}'"))
+    async with make_api() as api:
+        with pytest.raises(KieSubmitUncertainError) as info:
+            await api.create("market", PATH_CREATE, BODY)
+    assert KEY not in str(info.value)
+    assert "****" in str(info.value)

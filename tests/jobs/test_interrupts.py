@@ -29,7 +29,7 @@ async def _until(condition: Any) -> None:
     for _ in range(1000):
         if condition():
             return
-        await asyncio.sleep(0)
+        await asyncio.sleep(0.002)  # real time: journal writes run on worker threads
     raise AssertionError("the condition never came true")
 
 
@@ -60,12 +60,20 @@ async def test_a_submit_journal_write_cancelled_before_it_ran_is_written_anyway(
     """A task kie created is journaled pending even when the journal write is cancelled while queued."""
     sb = make_sandbox()
     async with make_client(sb) as kie:
-        # Another manifest write of this client holds the turn, so journal_submit has to queue.
-        kie._record_lock = asyncio.Lock()
-        await kie._record_lock.acquire()
+        # Once kie answered, another manifest write of this client holds the turn, so journal_submit
+        # has to queue (the intent was journaled before the create, while the turn was free).
+        lock = kie._record_lock = asyncio.Lock()
+        real_create = kie.api.create
+
+        async def create_then_hold_the_turn(*args: Any, **kwargs: Any) -> str:
+            task_id: str = await real_create(*args, **kwargs)
+            await lock.acquire()
+            return task_id
+
+        kie.api.create = create_then_hold_the_turn
         before = asyncio.all_tasks()
         call = asyncio.ensure_future(kie.generate("Imagen 4", "an owl whose journal entry had to wait"))
-        await _until(lambda: len(sb.tasks) == 1)
+        await _until(lambda: len(sb.tasks) == 1 and lock.locked())
         for _ in range(20):
             await asyncio.sleep(0)
         await _cancel_everything_started_since(before)

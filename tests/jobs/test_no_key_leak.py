@@ -60,7 +60,8 @@ async def test_no_file_or_output_holds_the_key(
             for fault, error in scenarios:
                 sb.add_fault(fault)
                 with pytest.raises(error) as info:
-                    await kie.generate("Imagen 4", "an unlucky fox")
+                    # force: the uncertain create of the same request would otherwise refuse the next
+                    await kie.generate("Imagen 4", "an unlucky fox", force=True)
                 _show(info.value, shown)
             with pytest.raises(E.KieWaitTimeoutError) as timeout_info:
                 await kie.generate("Imagen 4 Ultra", "a slow fox", timeout=20)
@@ -100,3 +101,33 @@ def _scan_files(project: Path, log_file: Path, journal: Path) -> None:
     for path in files:
         data = path.read_bytes()
         assert FAKE_KEY[:-4].encode() not in data, f"{path} holds the API key"
+
+
+async def test_a_key_with_a_newline_is_refused_before_anything_is_sent_or_journaled(
+    make_sandbox: Any, clock: Any, manifest: Any, project: Path
+) -> None:
+    """Refused as a config error showing only its mask: no request, no journal record, no key on disk."""
+    from kie_widgets.config import Secret
+    from kie_widgets.jobs import KieClient
+
+    sb = make_sandbox()
+    broken = FAKE_KEY[:12] + "\n" + FAKE_KEY[12:]
+    async with KieClient(api_key=broken, transport=sb.transport, clock=clock, manifest=manifest) as kie:
+        with pytest.raises(E.KieConfigError) as info:
+            await kie.generate("Imagen 4", "a fox behind a broken key")
+    text = str(info.value)
+    assert FAKE_KEY[:12] not in text
+    assert FAKE_KEY[12:] not in text
+    assert Secret(broken).masked() in text
+    assert sb.requests == []
+    assert manifest.journal() == []
+    assert _files_holding(project, [FAKE_KEY[:12], FAKE_KEY[12:]]) == []
+
+
+def _files_holding(root: Path, pieces: list[str]) -> list[Path]:
+    """Files under ``root`` whose bytes contain any of ``pieces``."""
+    return [
+        p
+        for p in root.rglob("*")
+        if p.is_file() and any(piece.encode() in p.read_bytes() for piece in pieces)
+    ]

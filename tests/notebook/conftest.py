@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,19 +11,9 @@ from notebook_helpers import Recorder
 
 
 @pytest.fixture
-def fast_sandbox(project: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """KIE_SANDBOX=1 in a tmp project, with a sandbox whose tasks finish in a fraction of a second."""
-    from kie_widgets import runner
-    from kie_widgets.jobs import PollSchedule
-    from kie_widgets.sandbox import Sandbox, SandboxConfig
-
-    monkeypatch.setenv("KIE_SANDBOX", "1")
-    sandbox = Sandbox(SandboxConfig(waiting=0.05, queuing=0.05, generating=0.2, invisible_for=0.0, seed=7))
-    schedule = PollSchedule(bands=((math.inf, 0.05, 0.1),), grace=5.0)
-    runner.configure(transport=sandbox.transport, schedule=schedule)
-    yield sandbox
-    runner.shutdown()
-    runner.configure()
+def fast_sandbox(session_sandbox: Any) -> Any:
+    """KIE_SANDBOX=1 in a tmp project, tasks done in a fraction of a second (tests/conftest.py)."""
+    return session_sandbox
 
 
 @pytest.fixture

@@ -138,7 +138,7 @@ def test_no_wait_fills_in_the_cell_that_asked(kernel: Any) -> None:
     assert not [m for m in later if m["msg_type"] == "display_data"], "nothing new lands in another cell"
 
 
-def _execute(name: str, project: Path) -> Any:
+def _run_notebook(name: str, project: Path) -> Any:
     """Run ``notebooks/<name>`` headless in ``project``; no cell may fail, no inline image be large."""
     import nbformat
     from nbclient import NotebookClient
@@ -157,7 +157,7 @@ def _execute(name: str, project: Path) -> Any:
 
 def test_studio_tour_runs_headless_and_leaves_plain_outputs(project: Path) -> None:
     """nbclient runs notebooks/studio.ipynb: the widgets build, their results are also plain outputs."""
-    nb = _execute("studio.ipynb", project)
+    nb = _run_notebook("studio.ipynb", project)
     outputs = [o for c in nb.cells for o in c.get("outputs", [])]
     views = [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
     assert len(views) >= 3  # the Studio, the mask editor, the storyboard
@@ -176,7 +176,7 @@ def test_studio_tour_runs_headless_and_leaves_plain_outputs(project: Path) -> No
 
 def test_quickstart_runs_headless_without_a_key(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """nbclient runs notebooks/quickstart.ipynb top to bottom against the sandbox, and outputs stay small."""
-    nb = _execute("quickstart.ipynb", project)
+    nb = _run_notebook("quickstart.ipynb", project)
     assert "OFFLINE SANDBOX" in json.dumps(nb)
     manifest = json.loads((project / "assets" / "manifest.json").read_text())
     images = [a for a in manifest["assets"] if a.get("type") == "image"]

@@ -630,7 +630,9 @@ def test_dry_run_bodies_are_exactly_what_the_same_cell_sends(
     _cell(ip, line + " --force", "the same harbour at night")
     uploads = [r for r in fast_sandbox.requests if "upload" in r.path]
     urls = sorted({u for r in fast_sandbox.requests for u in _urls(r.json)})
-    sent = [r.json for r in fast_sandbox.requests if r.method == "POST" and "upload" not in r.path]
+    from kie_widgets.sandbox._routes import CREATE_ROUTES
+
+    sent = [r.json for r in fast_sandbox.requests if r.path in CREATE_ROUTES]
     assert uploads
     shown = [body for bodies in planned for body in bodies]
     sent_shown = [_uploads_as_placeholders(body, urls) for body in sent]

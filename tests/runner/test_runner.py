@@ -180,3 +180,30 @@ def test_shutdown_while_a_create_is_on_the_wire_journals_it_as_uncertain(project
         assert [p["state"] for p in manifest.pending()] == ["uncertain"]
     finally:
         runner.configure()
+
+
+def test_blocking_generate_obeys_the_notebook_budget(facade: Any) -> None:
+    """kw.generate charges the current session's budget: over it, nothing is sent; within it, it runs."""
+    import kie_widgets as kw
+    from kie_widgets.errors import KieBudgetError
+    from kie_widgets.session import current_session, use_session
+
+    sb, manifest = facade
+    use_session(None)
+    try:
+        budget = current_session().budget
+        budget.limit = 0.5
+        with pytest.raises(KieBudgetError, match="budget"):
+            kw.generate("Imagen 4", "an owl over budget", n=2)
+        assert sb.requests == []
+        assert manifest.entries == []
+        assert manifest.journal() == []
+        budget.limit = 1000.0
+        kw.generate("Imagen 4", "an owl within budget")
+        assert budget.spent > 0
+        spent = budget.spent
+        budget.limit = spent
+        with pytest.raises(KieBudgetError):
+            kw.generate("Imagen 4", "one owl too many")
+    finally:
+        use_session(None)

@@ -294,3 +294,27 @@ def test_storyboard_rows_come_from_scenes_md_and_the_manifest(
     assert scenes == [1, 2]
     prompts = {e["prompt"] for e in studio.session.entries()}
     assert "A harbour at dawn, fishing boats." in prompts
+
+
+def test_a_repeat_of_an_uncertain_create_asks_before_paying_again(
+    studio: Any, sandbox: Any, wait_until: Any
+) -> None:
+    """After a create that got no answer, Generate again is refused with "Send anyway" and "Dismiss"."""
+    from kie_widgets.sandbox import Fault
+
+    sandbox.add_fault(Fault(kind="timeout", route="create"))
+    studio.form.set(models=["Imagen 4"], prompt="a fox on a flaky line")
+    first = studio.generate()
+    wait_until(lambda: first.handles[0].state == "uncertain")
+    second = studio.generate()
+    wait_until(lambda: len(studio.confirm_box.children) == 2)
+    assert "kie.ai/logs" in studio.confirm_box.children[0].value
+    assert second.handles[0].state == "failed"
+    creates = len(_creates(sandbox))
+    send, dismiss = studio.confirm_box.children[1].children
+    assert (send.description, dismiss.description) == ("Send anyway", "Dismiss the old record")
+    send.click()
+    assert studio.last_run is not second
+    (asset,) = studio.last_run.result(timeout=30)
+    assert len(_creates(sandbox)) == creates + 1
+    assert asset.model == "Imagen 4"
