@@ -343,6 +343,7 @@ print(ours, timed(Gallery(session)))
 
 def bench_gallery(n: int, folder: Path) -> None:
     """The Studio gallery's refresh (its first page drawn), through the session."""
+    folder.mkdir(parents=True, exist_ok=True)
     (folder / "pyproject.toml").write_text("[project]\nname = 'bench'\n")
     seed_manifest(folder / "assets" / "manifest.json", n)
     out = subprocess.run(
