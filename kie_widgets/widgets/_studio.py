@@ -152,6 +152,8 @@ class Studio(w.VBox):
         self._plans = plans
         total = self.session.estimate(plans)
         budget = self.session.budget
+        if (budget.limit or 0.0) != self.budget.value:  # set elsewhere (%config KieMagics.budget)
+            self.budget.value = budget.limit or 0.0
         spent = f" · spent {budget.spent:g}" + (f" of {budget.limit:g}" if budget.limit else "")
         images = sum(p.n for p in plans)
         self.estimate.value = f"<b>Estimate: {total:g} credits</b> for {images} image(s){spent}"

@@ -37,7 +37,6 @@ def test_studio_generates_keeps_upscales_and_restores(notebook_page: NotebookPag
     page = notebook_page
     page.run_notebook("studio.ipynb", [STUDIO_CELL, OTHER_CELL, REPORT_CELL])
     studio = page.output(0)
-    page.screenshot("opened")
     studio.get_by_label("Prompt", exact=True).fill("A lighthouse on a rocky coast at dusk")
     studio.get_by_label("Models", exact=True).select_option(
         label=[LABELS["Imagen 4"], LABELS["Seedream 4.5"]]
