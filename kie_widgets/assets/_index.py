@@ -102,6 +102,8 @@ class Row(NamedTuple):
     task_id: Any
     recipe: Any
     filename: Any
+    #: Whether the take was kept (``kie.kept``), for a gallery's "kept only" filter.
+    kept: bool = False
 
     def get(self, key: str, default: Any = None) -> Any:
         """A schema field, like ``dict.get`` on the entry (``batch`` comes from the extras)."""
@@ -109,7 +111,9 @@ class Row(NamedTuple):
         return default if value is MISSING else value
 
 
-_NOT_AN_ENTRY = Row(False, *([MISSING] * 11))
+_NOT_AN_ENTRY = Row(
+    False, MISSING, MISSING, MISSING, MISSING, MISSING, MISSING, MISSING, MISSING, MISSING, MISSING, MISSING
+)
 #: Row fields that hold the entry's own top-level key (or ``MISSING``).
 SCHEMA_FIELDS = ("id", "type", "prompt", "model", "superseded_by", "scene_id", "created_at", "filename")
 #: Row fields that hold ``find``'s value for the key (the entry's key, else its extras').
@@ -147,6 +151,7 @@ def row_of(item: Any) -> Row:
         item["task_id"] if "task_id" in item else extra.get("task_id"),
         item["recipe"] if "recipe" in item else extra.get("recipe"),
         item.get("filename", MISSING),
+        bool(extra.get("kept")),
     )
 
 

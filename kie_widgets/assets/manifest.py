@@ -364,6 +364,32 @@ class Manifest(JournalMixin):
 
         return self._at(pick)
 
+    def select_page(
+        self, keep: Callable[[Row, RowById], bool], offset: int, limit: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        """One page of the entries ``keep`` accepts, newest first, and how many it accepts in all.
+
+        Every row is tested (rows are small), but only the page's entries are parsed.
+        """
+        total = 0
+
+        def pick(index: ManifestIndex) -> list[int]:
+            nonlocal total
+
+            def by_id(asset_id: Any) -> Row | None:
+                found = index.lookup("id", asset_id)
+                return index.rows[found[-1]] if found else None
+
+            chosen = []
+            for pos, row in newest_first(index):
+                if keep(row, by_id):
+                    if offset <= total < offset + limit:
+                        chosen.append(pos)
+                    total += 1
+            return chosen
+
+        return list(reversed(self._at(pick))), total
+
     def resolve_filename(self, filename: Any) -> Path | None:
         """The absolute path of an entry's ``filename`` if it names an existing file, else ``None``."""
         if not isinstance(filename, str) or not filename:

@@ -126,4 +126,28 @@ def select_entries(
     return out[-limit:] if limit else out
 
 
-__all__ = ["batch_of", "created_at", "select_entries"]
+def select_page(
+    manifest: Manifest,
+    *,
+    offset: int = 0,
+    limit: int = 12,
+    kept_only: bool = False,
+    **filters: Any,
+) -> tuple[list[dict[str, Any]], int]:
+    """A gallery page: the matching image entries newest first from ``offset``, and their total."""
+    match = _matcher(
+        scene=filters.get("scene"),
+        model=filters.get("model"),
+        since=filters.get("since"),
+        until=filters.get("until"),
+        text=filters.get("text"),
+        include_superseded=bool(filters.get("include_superseded")),
+    )
+
+    def keep(row: EntryRow, by_id: Callable[[Any], EntryRow | None]) -> bool:
+        return (row.kept or not kept_only) and match(row, by_id)
+
+    return manifest.select_page(keep, offset, limit)
+
+
+__all__ = ["batch_of", "created_at", "select_entries", "select_page"]

@@ -348,6 +348,17 @@ class Session:
             limit=limit,
         )
 
+    def history_page(
+        self, *, offset: int = 0, limit: int = 12, kept_only: bool = False, **filters: Any
+    ) -> tuple[list[dict[str, Any]], int]:
+        """One page of history for a gallery, newest first, and how many entries match in all.
+
+        ``filters`` are ``history()``'s; only the page's entries are read from the manifest.
+        """
+        from kie_widgets.session._history import select_page
+
+        return select_page(self.manifest, offset=offset, limit=limit, kept_only=kept_only, **filters)
+
     def pending(self) -> list[dict[str, Any]]:
         """Journal records of paid tasks not yet collected, and creates whose outcome is unknown
         (``sending``: the process stopped on the wire; ``uncertain``: no answer came)."""

@@ -133,6 +133,7 @@ class Gallery(w.VBox):
         self.since = w.Text(description="Since", placeholder="YYYY-MM-DD")
         self.previous_selected: dict[str, Any] | None = None
         self._groups: dict[Any, list[Any]] = {}
+        self.total = 0
         self.previous = w.Button(description="Previous page")
         self.next = w.Button(description="Next page")
         self.info = w.Label()
@@ -163,42 +164,45 @@ class Gallery(w.VBox):
         )
 
     def refresh(self) -> None:
-        """Re-read the manifest through the session and show the newest page."""
-        scene = self.scene.value.strip() or None
-        entries = self.session.history(
-            scene=scene,
+        """Re-read the page shown (newest first) through the session; only its entries are parsed."""
+        entries, self.total = self.session.history_page(
+            offset=self.page * PAGE_SIZE,
+            limit=PAGE_SIZE,
+            kept_only=self.kept_only.value,
+            scene=self.scene.value.strip() or None,
             model=self.model.value.strip() or None,
             text=self.text.value.strip() or None,
             since=_day(self.since.value),
-            limit=None,
         )
-        if self.kept_only.value:
-            entries = [e for e in entries if (e.get("kie") or {}).get("kept")]
-        # Newest request first; the variants of one request stay together, in their own order.
-        order: dict[Any, int] = {}
+        last = max(0, (self.total - 1) // PAGE_SIZE)
+        if self.page > last:  # the filters shrank the list under the page we were on
+            self.page = last
+            self.refresh()
+            return
+        # The variants of one request stay together, in the order they were asked for.
+        first_seen: dict[Any, int] = {}
         for i, entry in enumerate(entries):
-            order[batch_of(entry) or entry.get("id")] = i
-        self.entries = sorted(entries, key=lambda e: -order[batch_of(e) or e.get("id")])
+            first_seen.setdefault(batch_of(entry) or entry.get("id"), i)
+        self.entries = sorted(
+            entries,
+            key=lambda e: (first_seen[batch_of(e) or e.get("id")], (e.get("kie") or {}).get("variant") or 0),
+        )
         self._groups = {}
         for entry in self.entries:
             if batch_of(entry):
                 self._groups.setdefault(batch_of(entry), []).append(entry.get("id"))
-        self.page = min(self.page, max(0, (len(self.entries) - 1) // PAGE_SIZE))
         self._draw()
 
     def _turn(self, step: int) -> None:
-        last = max(0, (len(self.entries) - 1) // PAGE_SIZE)
+        last = max(0, (self.total - 1) // PAGE_SIZE)
         self.page = max(0, min(last, self.page + step))
-        self._draw()
+        self.refresh()
 
     def _draw(self) -> None:
-        shown = self.entries[self.page * PAGE_SIZE : (self.page + 1) * PAGE_SIZE]
-        cards = []
-        for entry in shown:
-            cards.append(self._card(entry))
+        cards = [self._card(entry) for entry in self.entries]
         replace_children(self.grid, cards)
-        pages = max(1, -(-len(self.entries) // PAGE_SIZE))
-        self.info.value = f"page {self.page + 1} of {pages} · {len(self.entries)} image(s)"
+        pages = max(1, -(-self.total // PAGE_SIZE))
+        self.info.value = f"page {self.page + 1} of {pages} · {self.total} image(s)"
         self.previous.disabled = self.page == 0
         self.next.disabled = self.page + 1 >= pages
 

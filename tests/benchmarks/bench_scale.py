@@ -333,10 +333,13 @@ def timed(gallery):
 
 session = Session()
 ours = timed(Gallery(session))
-plain = lambda self, **kw: select_entries(
-    json.loads(self.manifest.path.read_text(encoding="utf-8"))["assets"], **kw
-)
-_session.Session.history = plain
+def plain(self, offset=0, limit=12, kept_only=False, **kw):
+    # The baseline: parse the whole file and filter every entry, then cut the page.
+    entries = json.loads(self.manifest.path.read_text(encoding="utf-8"))["assets"]
+    found = select_entries(entries, limit=None, **kw)[::-1]
+    return found[offset : offset + limit], len(found)
+
+_session.Session.history_page = plain
 print(ours, timed(Gallery(session)))
 """
 

@@ -176,3 +176,18 @@ def test_asset_and_recipe_lookups(session: Session) -> None:
     assert session.asset(asset.id) == asset
     assert session.recipe(asset.id)["model"] == "Imagen 4"
     assert session.asset("img-999") is None
+
+
+def test_a_history_page_is_newest_first_with_the_total(session: Session) -> None:
+    """history_page() gives one page newest first, the count of all matches, and a kept-only view."""
+    plans = session.plan([{"model": "Imagen 4", "prompt": f"fox {i}"} for i in range(5)])
+    assets = session.submit(plans).result(timeout=30)
+    by_age = sorted(session.entries(), key=lambda e: e["id"])
+    page, total = session.history_page(offset=0, limit=2)
+    assert total == 5
+    assert [e["id"] for e in page] == [e["id"] for e in by_age[::-1][:2]]
+    second, _ = session.history_page(offset=4, limit=2)
+    assert [e["id"] for e in second] == [by_age[0]["id"]]
+    session.keep(assets[2])
+    kept, total_kept = session.history_page(kept_only=True)
+    assert (total_kept, [e["id"] for e in kept]) == (1, [assets[2].id])
