@@ -350,10 +350,7 @@ class Manifest(JournalMixin):
         """
 
         def pick(index: ManifestIndex) -> list[int]:
-            def by_id(asset_id: Any) -> Row | None:
-                found = index.lookup("id", asset_id)
-                return index.rows[found[-1]] if found else None
-
+            by_id = _row_by_id(index)
             chosen = []
             for pos, row in newest_first(index):
                 if keep(row, by_id):
@@ -376,10 +373,7 @@ class Manifest(JournalMixin):
         def pick(index: ManifestIndex) -> list[int]:
             nonlocal total
 
-            def by_id(asset_id: Any) -> Row | None:
-                found = index.lookup("id", asset_id)
-                return index.rows[found[-1]] if found else None
-
+            by_id = _row_by_id(index)
             chosen = []
             for pos, row in newest_first(index):
                 if keep(row, by_id):
@@ -730,3 +724,13 @@ def _file_signature(path: Path) -> tuple[int, int] | None:
     except OSError:
         return None
     return (stat.st_mtime_ns, stat.st_size)
+
+
+def _row_by_id(index: ManifestIndex) -> RowById:
+    """Look up another entry's row by its id (for the supersede rule of a history filter)."""
+
+    def by_id(asset_id: Any) -> Row | None:
+        found = index.lookup("id", asset_id)
+        return index.rows[found[-1]] if found else None
+
+    return by_id
